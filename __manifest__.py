@@ -1,0 +1,30 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+{
+    "name": "CRM Success KPIs",
+    "summary": "Churn, retention, NPS, CLV, win rate, CAC, ROI and maturity "
+    "of customer management, as period history you can drill into",
+    "version": "19.0.1.0.0",
+    "category": "Sales/CRM",
+    "license": "AGPL-3",
+    "author": "CRM Success KPIs contributors",
+    "website": "https://github.com/crm-success-kpi/crm_success_kpi",
+    "depends": ["crm", "sale_crm", "sale_margin", "survey", "helpdesk_mgmt"],
+    "external_dependencies": {"python": []},
+    "data": [
+        "security/crm_success_kpi_security.xml",
+        "security/ir.model.access.csv",
+        "data/crm_kpi_definition_data.xml",
+        "data/ir_cron_data.xml",
+        "views/crm_kpi_definition_views.xml",
+        "views/crm_kpi_value_views.xml",
+        "views/crm_kpi_snapshot_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/res_partner_views.xml",
+        "views/crm_lead_views.xml",
+        "wizard/crm_kpi_backfill_views.xml",
+        "views/crm_success_menus.xml",
+    ],
+    "demo": [],
+    "installable": True,
+    "application": True,
+}

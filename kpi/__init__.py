@@ -1,0 +1,9 @@
+"""KPI families: plain Python classes that compute KPIs set-wise."""
+
+from . import base
+from . import period
+from . import events
+from . import customers
+from . import revenue
+from . import sales
+from . import marketing

@@ -1,0 +1,156 @@
+"""The contract between the engine and the KPI families.
+
+A *family* computes all its KPIs for one period and one company, for every
+scope at once, in a handful of grouped queries.  It returns, per scope key and
+KPI code, a :class:`Result` (numerator, denominator, value or the reason why
+there is no value).  The engine stores them; it never knows a formula.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from odoo.fields import Domain
+from odoo.tools import SQL
+
+from . import period as P
+
+COMPANY = ("company", None)
+
+
+@dataclass
+class Result:
+    value: float | None
+    numerator: float | None = None
+    denominator: float | None = None
+    note: str | None = None
+
+
+def count(n):
+    """A plain count or amount: numerator = value, no denominator."""
+    return Result(float(n or 0), float(n or 0), None)
+
+
+def ratio(num, den, factor=100.0, note=None):
+    """``num / den * factor``; no value (n/a) when the denominator is empty."""
+    num = float(num or 0)
+    if not den:
+        return Result(None, num, float(den or 0), note or "no data in the period")
+    return Result(num / den * factor, num, float(den))
+
+
+def na(note):
+    return Result(None, None, None, note)
+
+
+@dataclass
+class PeriodContext:
+    """One period of one company, and everything a family needs to know."""
+
+    env: object
+    company: object
+    granularity: str
+    date_start: object
+    date_end: object
+    calendar: str = "gregorian"
+    tz: str = "UTC"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def start_utc(self):
+        return P.to_utc(self.date_start, self.tz)
+
+    @property
+    def end_utc(self):
+        return P.to_utc(self.date_end, self.tz)
+
+    def utc(self, day):
+        return P.to_utc(day, self.tz)
+
+    @property
+    def days(self):
+        return (self.date_end - self.date_start).days
+
+    def shifted(self, count=-1, granularity=None):
+        """The context of another period (previous one by default)."""
+        granularity = granularity or self.granularity
+        start = P.shift_period(granularity, self.date_start, count, self.calendar)
+        return self.with_bounds(start, P.period_end(granularity, start, self.calendar))
+
+    def with_bounds(self, start, end):
+        return PeriodContext(
+            self.env,
+            self.company,
+            self.granularity,
+            start,
+            end,
+            self.calendar,
+            self.tz,
+            self.extra,
+        )
+
+    @property
+    def window_days(self):
+        """The activity window W: the company setting, stretched to the
+        period's length when the period is longer (a year of 366 days)."""
+        return max(self.company.kpi_activity_window_days or 365, self.days)
+
+    def window_start(self, day):
+        return day - timedelta(days=self.window_days)
+
+    def local_date_sql(self, column):
+        """SQL turning a naive UTC datetime column into the company's local date."""
+        return SQL("((%s AT TIME ZONE 'UTC') AT TIME ZONE %s)::date", column, self.tz)
+
+    def period_domain(self, fname):
+        return Domain(fname, ">=", self.start_utc) & Domain(fname, "<", self.end_utc)
+
+
+class Family:
+    """Base class of a KPI family.  Subclasses set ``codes`` and implement
+    :meth:`compute` and :meth:`drill`."""
+
+    area = None
+    codes = ()
+    # module that must be installed for the family to run at all
+    requires_module = None
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.env = ctx.env
+        self.cr = ctx.env.cr
+        self.company = ctx.company
+
+    def compute(self):
+        """Return ``{(scope, scope_id): {code: Result}}``."""
+        raise NotImplementedError
+
+    def drill(self, code, scope, scope_id, part):
+        """Return ``(model, domain)`` of the records behind the numerator
+        (``part='numerator'``) or the denominator of ``code``."""
+        return None
+
+    # helpers ---------------------------------------------------------------
+    def fetch(self, query):
+        self.cr.execute(query)
+        return self.cr.dictfetchall()
+
+    @staticmethod
+    def scope_key(row):
+        """Scope key of a row of a ``GROUPING SETS`` query that selects
+        ``scope`` ('company', 'team', 'user') and ``scope_id``."""
+        return (row["scope"], row["scope_id"])
+
+
+REGISTRY = []
+
+
+def register(cls):
+    REGISTRY.append(cls)
+    return cls
+
+
+def family_for(code):
+    for cls in REGISTRY:
+        if code in cls.codes:
+            return cls
+    return None

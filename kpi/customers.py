@@ -1,0 +1,278 @@
+"""Customers family: acquisition, churn, retention, renewal, value, CLV.
+
+One query over the revenue events classifies every customer of every scope
+(company, sales team, salesperson) at once; the aggregate counts S, E, N, L
+and R follow, with the identity E = S - L + N + R holding by construction.
+"""
+
+from dateutil.relativedelta import relativedelta
+
+from odoo.tools import SQL
+
+from .base import Family, Result, count, na, ratio, register
+from .events import events_domain, events_sql, scope_filter
+
+
+@register
+class CustomersFamily(Family):
+    area = "customers"
+    codes = (
+        "new_customers",
+        "net_new_customers",
+        "churn_rate",
+        "net_customer_loss_rate",
+        "retention_rate",
+        "customer_base_growth_rate",
+        "renewal_rate",
+        "customer_conversion_rate",
+        "expansion_revenue_ratio",
+        "average_customer_value",
+        "revenue_per_purchase",
+        "repeat_purchase_rate",
+        "product_penetration",
+        "clv",
+        "new_revenue",
+    )
+
+    # -- the classification of customers ---------------------------------
+    def _flags_sql(self, start, end, scope=None, scope_id=None):
+        """One row per customer (and per scope when ``scope`` is None) with
+        its flags for the period ``[start, end)``."""
+        ctx = self.ctx
+        prev_start = ctx.with_bounds(start, end).shifted(-1).date_start
+        if scope is None:
+            scope_cols = SQL(
+                """CASE GROUPING(ev.team_id, ev.user_id) WHEN 3 THEN 'company'
+                                                        WHEN 1 THEN 'team'
+                                                        ELSE 'user' END AS scope,
+                   CASE GROUPING(ev.team_id, ev.user_id) WHEN 3 THEN NULL
+                                                        WHEN 1 THEN ev.team_id
+                                                        ELSE ev.user_id END AS scope_id"""
+            )
+            group_by = SQL(
+                "GROUPING SETS ((ev.partner_id), (ev.partner_id, ev.team_id),"
+                " (ev.partner_id, ev.user_id))"
+            )
+            where = SQL("TRUE")
+        else:
+            scope_cols = SQL("%s AS scope, %s AS scope_id", scope, scope_id)
+            group_by = SQL("ev.partner_id")
+            where = scope_filter(scope, scope_id)
+            where = SQL("ev.%s", where) if scope != "company" else where
+        return SQL(
+            """
+            WITH ev AS (%(events)s),
+            firsts AS (
+                SELECT partner_id, MIN(day) AS first_day FROM ev GROUP BY partner_id
+            )
+            SELECT ev.partner_id, %(scope_cols)s,
+                   BOOL_OR(ev.day >= %(s_from)s AND ev.day < %(start)s) AS act_s,
+                   BOOL_OR(ev.day >= %(e_from)s) AS act_e,
+                   BOOL_OR(ev.day >= %(start)s) AS buyer,
+                   BOOL_OR(ev.day < %(start)s) AS known_before,
+                   MIN(f.first_day) >= %(start)s AS is_new,
+                   COUNT(*) FILTER (WHERE ev.day >= %(start)s) AS events,
+                   COALESCE(SUM(ev.amount) FILTER (WHERE ev.day >= %(start)s), 0)
+                       AS revenue,
+                   COALESCE(SUM(ev.margin) FILTER (WHERE ev.day >= %(start)s), 0)
+                       AS margin,
+                   COALESCE(SUM(ev.amount) FILTER (
+                       WHERE ev.day >= %(start)s AND f.first_day < %(start)s), 0)
+                       AS rev_old,
+                   COALESCE(SUM(ev.amount) FILTER (
+                       WHERE ev.day >= %(prev)s AND ev.day < %(start)s
+                         AND f.first_day < %(prev)s), 0) AS rev_old_prev
+              FROM ev JOIN firsts f ON f.partner_id = ev.partner_id
+             WHERE %(where)s
+             GROUP BY %(group_by)s
+            """,
+            events=events_sql(ctx, end),
+            scope_cols=scope_cols,
+            s_from=ctx.window_start(start),
+            e_from=ctx.window_start(end),
+            start=start,
+            prev=prev_start,
+            where=where,
+            group_by=group_by,
+        )
+
+    def _aggregate(self, start, end):
+        rows = self.fetch(
+            SQL(
+                """
+                WITH flags AS (%s)
+                SELECT scope, scope_id,
+                       COUNT(*) FILTER (WHERE act_s) AS s,
+                       COUNT(*) FILTER (WHERE act_e) AS e,
+                       COUNT(*) FILTER (WHERE is_new AND act_e) AS n,
+                       COUNT(*) FILTER (WHERE act_s AND NOT act_e) AS l,
+                       COUNT(*) FILTER (WHERE NOT is_new AND NOT act_s AND act_e)
+                           AS r,
+                       COUNT(*) FILTER (WHERE known_before) AS known_before,
+                       COUNT(*) FILTER (WHERE act_s AND buyer) AS renewed,
+                       COUNT(*) FILTER (WHERE buyer) AS buyers,
+                       COUNT(*) FILTER (WHERE events >= 2) AS repeaters,
+                       COALESCE(SUM(events), 0) AS events,
+                       COALESCE(SUM(revenue), 0) AS revenue,
+                       COALESCE(SUM(margin), 0) AS margin,
+                       COALESCE(SUM(revenue) FILTER (WHERE is_new), 0) AS new_revenue,
+                       COALESCE(SUM(rev_old), 0) AS rev_old,
+                       COALESCE(SUM(rev_old_prev), 0) AS rev_old_prev
+                  FROM flags
+                 WHERE scope = 'company' OR scope_id IS NOT NULL
+                 GROUP BY scope, scope_id
+                """,
+                self._flags_sql(start, end),
+            )
+        )
+        return {(r["scope"], r["scope_id"]): r for r in rows}
+
+    def _penetration(self):
+        """Distinct products per buying customer, per scope."""
+        ctx = self.ctx
+        if self.company.kpi_revenue_source == "invoice":
+            lines = SQL(
+                """SELECT ev.partner_id, ev.team_id, ev.user_id, l.product_id
+                     FROM ev JOIN account_move_line l ON l.move_id = ev.res_id
+                    WHERE l.display_type = 'product' AND l.product_id IS NOT NULL"""
+            )
+        else:
+            lines = SQL(
+                """SELECT ev.partner_id, ev.team_id, ev.user_id, l.product_id
+                     FROM ev JOIN sale_order_line l ON l.order_id = ev.res_id
+                    WHERE l.display_type IS NULL AND l.product_id IS NOT NULL"""
+            )
+        rows = self.fetch(
+            SQL(
+                """
+                WITH ev AS (%(events)s), lines AS (%(lines)s)
+                SELECT CASE GROUPING(team_id, user_id) WHEN 3 THEN 'company'
+                            WHEN 1 THEN 'team' ELSE 'user' END AS scope,
+                       CASE GROUPING(team_id, user_id) WHEN 3 THEN NULL
+                            WHEN 1 THEN team_id ELSE user_id END AS scope_id,
+                       COUNT(DISTINCT (partner_id, product_id)) AS pairs,
+                       COUNT(DISTINCT partner_id) AS buyers
+                  FROM lines
+                 GROUP BY GROUPING SETS ((), (team_id), (user_id))
+                """,
+                events=events_sql(ctx, ctx.date_end, ctx.date_start),
+                lines=lines,
+            )
+        )
+        return {(r["scope"], r["scope_id"]): r for r in rows}
+
+    # -- KPIs --------------------------------------------------------------
+    def compute(self):
+        ctx = self.ctx
+        current = self._aggregate(ctx.date_start, ctx.date_end)
+        if ctx.granularity == "year":
+            trailing = current
+        else:
+            year_start = ctx.date_end - relativedelta(years=1)
+            trailing = self._aggregate(year_start, ctx.date_end)
+        penetration = self._penetration()
+        growth_on_active = self.company.kpi_customer_base_method == "active"
+        margins_known = self.company.kpi_revenue_source != "invoice"
+        results = {}
+        for key, a in current.items():
+            s, e, n, lost = a["s"], a["e"], a["n"], a["l"]
+            res = {
+                "new_customers": count(n),
+                "net_new_customers": Result(float(n - lost), float(n), float(lost)),
+                "churn_rate": ratio(lost, s, note="no customers active at start"),
+                "net_customer_loss_rate": ratio(
+                    s - e, s, note="no customers active at start"
+                ),
+                "retention_rate": ratio(e - n, s, note="no customers active at start"),
+                "customer_base_growth_rate": ratio(
+                    n,
+                    s if growth_on_active else a["known_before"],
+                    note="no customer base before the period",
+                ),
+                "renewal_rate": ratio(
+                    a["renewed"], s, note="no customers active at start"
+                ),
+                "customer_conversion_rate": ratio(
+                    a["buyers"], e, note="no customers active at end"
+                ),
+                "expansion_revenue_ratio": ratio(
+                    a["rev_old"],
+                    a["rev_old_prev"],
+                    factor=1.0,
+                    note="no revenue from existing customers in the previous period",
+                ),
+                "average_customer_value": ratio(
+                    a["revenue"], a["buyers"], factor=1.0, note="no buying customer"
+                ),
+                "revenue_per_purchase": ratio(
+                    a["revenue"], a["events"], factor=1.0, note="no revenue event"
+                ),
+                "repeat_purchase_rate": ratio(
+                    a["repeaters"], a["buyers"], note="no buying customer"
+                ),
+                "new_revenue": count(a["new_revenue"]),
+            }
+            pen = penetration.get(key)
+            res["product_penetration"] = ratio(
+                pen and pen["pairs"],
+                pen and pen["buyers"],
+                factor=1.0,
+                note="no product sold",
+            )
+            res["clv"] = self._clv(trailing.get(key), margins_known)
+            results[key] = res
+        return results
+
+    @staticmethod
+    def _clv(year, margins_known):
+        if not year or not year["e"]:
+            return na("no customers active at end")
+        if not year["s"]:
+            return na("no customers active a year ago: churn unknown")
+        if not year["l"]:
+            return na("no churn in the last 12 months")
+        churn = year["l"] / year["s"]
+        revenue = float(year["revenue"])
+        share = float(year["margin"]) / revenue if margins_known and revenue else 1.0
+        per_customer = revenue / year["e"]
+        return Result(per_customer * share / churn, per_customer * share, churn)
+
+    # -- drill-down ----------------------------------------------------------
+    _PARTNER_SETS = {
+        "new_customers": ("is_new AND act_e", None),
+        "net_new_customers": ("is_new AND act_e", "act_s AND NOT act_e"),
+        "churn_rate": ("act_s AND NOT act_e", "act_s"),
+        "net_customer_loss_rate": ("act_s AND NOT act_e", "act_s"),
+        "retention_rate": ("act_e AND NOT is_new", "act_s"),
+        "customer_base_growth_rate": ("is_new AND act_e", "known_before"),
+        "renewal_rate": ("act_s AND buyer", "act_s"),
+        "customer_conversion_rate": ("buyer", "act_e"),
+        "average_customer_value": (None, "buyer"),
+        "repeat_purchase_rate": ("events >= 2", "buyer"),
+        "product_penetration": (None, "buyer"),
+        "clv": ("act_e", None),
+        "new_revenue": ("is_new AND act_e", None),
+        "expansion_revenue_ratio": ("NOT is_new AND buyer", None),
+    }
+
+    def drill(self, code, scope, scope_id, part):
+        ctx = self.ctx
+        if code == "customer_base_growth_rate" and part == "denominator":
+            if self.company.kpi_customer_base_method == "active":
+                condition = "act_s"
+            else:
+                condition = "known_before"
+        else:
+            num, den = self._PARTNER_SETS.get(code, (None, None))
+            condition = num if part == "numerator" else den
+        if condition is None:
+            # amounts: the revenue events of the period behind them
+            return events_domain(ctx, ctx.date_start, ctx.date_end, scope, scope_id)
+        rows = self.fetch(
+            SQL(
+                "WITH flags AS (%s) SELECT partner_id FROM flags WHERE %s",
+                self._flags_sql(ctx.date_start, ctx.date_end, scope, scope_id),
+                SQL(condition),  # constant expressions of this class only
+            )
+        )
+        return "res.partner", [("id", "in", [r["partner_id"] for r in rows])]

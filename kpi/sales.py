@@ -1,0 +1,313 @@
+"""Sales family: pipeline, win rate, cycle, response and activity KPIs."""
+
+from odoo.tools import SQL
+
+from .base import Family, count, ratio, register
+
+
+def internal_author(alias="m"):
+    return SQL(
+        "EXISTS (SELECT 1 FROM res_users u WHERE u.partner_id = %s.author_id"
+        " AND NOT u.share)",
+        SQL.identifier(alias),
+    )
+
+
+def response_condition(env, alias="m"):
+    """A message that is a response of the company: a message or email sent
+    by an internal user, or a completed activity (call, email, meeting...)."""
+    comment = env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
+    return SQL(
+        """(%(m)s.mail_activity_type_id IS NOT NULL
+            OR (%(m)s.message_type IN ('comment', 'email_outgoing')
+                AND %(m)s.subtype_id = %(comment)s AND %(internal)s))""",
+        m=SQL.identifier(alias),
+        comment=comment,
+        internal=internal_author(alias),
+    )
+
+
+SCOPES = SQL(
+    """CASE GROUPING(team_id, user_id) WHEN 3 THEN 'company'
+            WHEN 1 THEN 'team' ELSE 'user' END AS scope,
+       CASE GROUPING(team_id, user_id) WHEN 3 THEN NULL
+            WHEN 1 THEN team_id ELSE user_id END AS scope_id"""
+)
+
+
+@register
+class SalesFamily(Family):
+    area = "sales"
+    codes = (
+        "prospects",
+        "deals_won",
+        "deals_lost",
+        "win_rate",
+        "win_rate_value",
+        "lead_conversion_rate",
+        "average_deal_size",
+        "sales_cycle_days",
+        "deal_duration_days",
+        "sales_response_hours",
+        "unanswered_leads",
+        "sales_calls",
+        "outbound_emails",
+        "inquiries_email",
+        "inquiries_website",
+        "campaign_responses",
+    )
+
+    def _ref(self, xmlid):
+        return self.env["ir.model.data"]._xmlid_to_res_id(xmlid, raise_if_not_found=False)
+
+    def _leads_sql(self):
+        ctx = self.ctx
+        return SQL(
+            """
+            SELECT l.id, l.team_id, l.user_id, l.create_date, l.date_closed,
+                   l.date_conversion, l.won_status, l.expected_revenue,
+                   l.campaign_id, l.medium_id,
+                   (l.create_date >= %(a)s AND l.create_date < %(b)s) AS created,
+                   (l.won_status = 'won' AND l.date_closed >= %(a)s
+                    AND l.date_closed < %(b)s) AS won,
+                   (l.won_status = 'lost' AND l.date_closed >= %(a)s
+                    AND l.date_closed < %(b)s) AS lost
+              FROM crm_lead l
+             WHERE l.company_id = %(company)s
+               AND ((l.create_date >= %(a)s AND l.create_date < %(b)s)
+                    OR (l.date_closed >= %(a)s AND l.date_closed < %(b)s))
+            """,
+            a=ctx.start_utc,
+            b=ctx.end_utc,
+            company=self.company.id,
+        )
+
+    def _rows_sql(self):
+        """The leads created or closed in the period, with their first
+        response and whether they came in by email."""
+        return SQL(
+            """
+            WITH leads AS (%(leads)s),
+            resp AS (
+                SELECT m.res_id AS lead_id, MIN(m.date) AS first_date
+                  FROM mail_message m
+                  JOIN leads ON leads.id = m.res_id AND leads.created
+                 WHERE m.model = 'crm.lead' AND %(response)s
+                 GROUP BY m.res_id
+            ),
+            inbound AS (
+                SELECT DISTINCT m.res_id AS lead_id
+                  FROM mail_message m
+                  JOIN leads ON leads.id = m.res_id AND leads.created
+                 WHERE m.model = 'crm.lead' AND m.message_type = 'email'
+                   AND m.date <= leads.create_date + INTERVAL '5 minutes'
+                   AND NOT %(internal)s
+            )
+            SELECT leads.*, resp.first_date,
+                   EXTRACT(EPOCH FROM resp.first_date - leads.create_date)
+                       / 3600.0 AS response_hours,
+                   (inbound.lead_id IS NOT NULL
+                    OR leads.medium_id = %(email_medium)s) AS by_email
+              FROM leads
+              LEFT JOIN resp ON resp.lead_id = leads.id
+              LEFT JOIN inbound ON inbound.lead_id = leads.id
+            """,
+            leads=self._leads_sql(),
+            response=response_condition(self.env),
+            internal=internal_author(),
+            email_medium=self._ref("utm.utm_medium_email") or 0,
+        )
+
+    def compute(self):
+        rows = self.fetch(
+            SQL(
+                """
+                WITH rows AS (%(rows)s)
+                SELECT %(scopes)s,
+                       COUNT(*) FILTER (WHERE created) AS prospects,
+                       COUNT(*) FILTER (WHERE won) AS won,
+                       COUNT(*) FILTER (WHERE lost) AS lost,
+                       COALESCE(SUM(expected_revenue) FILTER (WHERE won), 0)
+                           AS won_value,
+                       COALESCE(SUM(expected_revenue) FILTER (WHERE lost), 0)
+                           AS lost_value,
+                       COALESCE(SUM(EXTRACT(EPOCH FROM date_closed - create_date))
+                                FILTER (WHERE won), 0) / 86400.0 AS cycle_days,
+                       COALESCE(SUM(EXTRACT(EPOCH FROM date_closed
+                                    - COALESCE(date_conversion, create_date)))
+                                FILTER (WHERE won), 0) / 86400.0 AS duration_days,
+                       COUNT(*) FILTER (WHERE created AND first_date IS NOT NULL)
+                           AS answered,
+                       COALESCE(SUM(response_hours) FILTER (WHERE created), 0)
+                           AS response_hours,
+                       COUNT(*) FILTER (WHERE created AND first_date IS NULL)
+                           AS unanswered,
+                       COUNT(*) FILTER (WHERE created AND by_email) AS by_email,
+                       COUNT(*) FILTER (WHERE created AND medium_id = %(website)s)
+                           AS by_website,
+                       COUNT(*) FILTER (WHERE created AND campaign_id IS NOT NULL)
+                           AS campaign_responses
+                  FROM rows
+                 GROUP BY GROUPING SETS ((), (team_id), (user_id))
+                """,
+                rows=self._rows_sql(),
+                website=self._ref("utm.utm_medium_website") or 0,
+                scopes=SCOPES,
+            )
+        )
+        messages = self._message_counts()
+        results = {}
+        for r in rows:
+            key = (r["scope"], r["scope_id"])
+            if key[0] != "company" and key[1] is None:
+                continue
+            decided = r["won"] + r["lost"]
+            results[key] = {
+                "prospects": count(r["prospects"]),
+                "deals_won": count(r["won"]),
+                "deals_lost": count(r["lost"]),
+                "win_rate": ratio(r["won"], decided, note="no deal won or lost"),
+                "win_rate_value": ratio(
+                    r["won_value"],
+                    r["won_value"] + r["lost_value"],
+                    note="no expected revenue on deals won or lost",
+                ),
+                "lead_conversion_rate": ratio(
+                    r["won"], r["prospects"], note="no lead created"
+                ),
+                "average_deal_size": ratio(
+                    r["won_value"], r["won"], factor=1.0, note="no deal won"
+                ),
+                "sales_cycle_days": ratio(
+                    r["cycle_days"], r["won"], factor=1.0, note="no deal won"
+                ),
+                "deal_duration_days": ratio(
+                    r["duration_days"], r["won"], factor=1.0, note="no deal won"
+                ),
+                "sales_response_hours": ratio(
+                    r["response_hours"],
+                    r["answered"],
+                    factor=1.0,
+                    note="no lead of the period answered",
+                ),
+                "unanswered_leads": count(r["unanswered"]),
+                "inquiries_email": count(r["by_email"]),
+                "inquiries_website": count(r["by_website"]),
+                "campaign_responses": count(r["campaign_responses"]),
+                "sales_calls": count(0),
+                "outbound_emails": count(0),
+            }
+        for key, m in messages.items():
+            res = results.setdefault(key, {})
+            res["sales_calls"] = count(m["calls"])
+            res["outbound_emails"] = count(m["emails"])
+        return results
+
+    def _messages_sql(self):
+        ctx = self.ctx
+        comment = self._ref("mail.mt_comment")
+        return SQL(
+            """
+            SELECT m.id, l.team_id,
+                   (SELECT MIN(u.id) FROM res_users u
+                     WHERE u.partner_id = m.author_id AND NOT u.share) AS user_id,
+                   (t.category = 'phonecall') AS is_call,
+                   (m.mail_activity_type_id IS NULL
+                    AND m.message_type IN ('comment', 'email_outgoing')
+                    AND m.subtype_id = %(comment)s) AS is_email
+              FROM mail_message m
+              JOIN crm_lead l ON l.id = m.res_id AND m.model = 'crm.lead'
+              LEFT JOIN mail_activity_type t ON t.id = m.mail_activity_type_id
+             WHERE l.company_id = %(company)s
+               AND m.date >= %(a)s AND m.date < %(b)s
+            """,
+            comment=comment,
+            company=self.company.id,
+            a=ctx.start_utc,
+            b=ctx.end_utc,
+        )
+
+    def _message_counts(self):
+        rows = self.fetch(
+            SQL(
+                """
+                WITH msgs AS (%(msgs)s)
+                SELECT %(scopes)s,
+                       COUNT(*) FILTER (WHERE is_call) AS calls,
+                       COUNT(*) FILTER (WHERE is_email AND user_id IS NOT NULL)
+                           AS emails
+                  FROM msgs
+                 WHERE user_id IS NOT NULL
+                 GROUP BY GROUPING SETS ((), (team_id), (user_id))
+                """,
+                msgs=self._messages_sql(),
+                scopes=SCOPES,
+            )
+        )
+        return {
+            (r["scope"], r["scope_id"]): r
+            for r in rows
+            if r["scope"] == "company" or r["scope_id"] is not None
+        }
+
+    # -- drill-down ----------------------------------------------------------
+    def drill(self, code, scope, scope_id, part):
+        ctx = self.ctx
+        if code in ("sales_calls", "outbound_emails"):
+            column = "is_call" if code == "sales_calls" else "is_email"
+            rows = self.fetch(
+                SQL(
+                    "WITH msgs AS (%s) SELECT id FROM msgs WHERE %s AND %s",
+                    self._messages_sql(),
+                    SQL.identifier(column),
+                    self._scope_sql(scope, scope_id),
+                )
+            )
+            return "mail.message", [("id", "in", [r["id"] for r in rows])]
+        created = "created"
+        decided = "(won OR lost)"
+        sets = {
+            "prospects": (created, None),
+            "deals_won": ("won", None),
+            "deals_lost": ("lost", None),
+            "win_rate": ("won", decided),
+            "win_rate_value": ("won", decided),
+            "lead_conversion_rate": ("won", created),
+            "average_deal_size": ("won", "won"),
+            "sales_cycle_days": ("won", "won"),
+            "deal_duration_days": ("won", "won"),
+            "sales_response_hours": (
+                "created AND first_date IS NOT NULL",
+                "created AND first_date IS NOT NULL",
+            ),
+            "unanswered_leads": ("created AND first_date IS NULL", None),
+            "inquiries_email": ("created AND by_email", None),
+            "inquiries_website": (
+                SQL("created AND medium_id = %s", self._ref("utm.utm_medium_website") or 0),
+                None,
+            ),
+            "campaign_responses": ("created AND campaign_id IS NOT NULL", None),
+        }
+        num, den = sets.get(code, (None, None))
+        condition = num if part == "numerator" else den
+        if not condition:
+            return None
+        rows = self.fetch(
+            SQL(
+                "WITH rows AS (%s) SELECT id FROM rows WHERE %s AND %s",
+                self._rows_sql(),
+                # constant expressions of this class only
+                condition if isinstance(condition, SQL) else SQL(condition),
+                self._scope_sql(scope, scope_id),
+            )
+        )
+        domain = [("id", "in", [r["id"] for r in rows])]
+        return "crm.lead", domain + ["|", ("active", "=", True), ("active", "=", False)]
+
+    @staticmethod
+    def _scope_sql(scope, scope_id):
+        if scope == "team":
+            return SQL("team_id = %s", scope_id)
+        if scope == "user":
+            return SQL("user_id = %s", scope_id)
+        return SQL("TRUE")

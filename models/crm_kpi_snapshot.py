@@ -1,0 +1,384 @@
+import logging
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+
+from ..kpi import base as kpi_base
+from ..kpi import period as P
+
+_logger = logging.getLogger(__name__)
+
+GRANULARITY = [
+    ("week", "Week"),
+    ("month", "Month"),
+    ("quarter", "Quarter"),
+    ("year", "Year"),
+]
+SCOPE = [
+    ("company", "Company"),
+    ("team", "Sales Team"),
+    ("user", "Salesperson"),
+    ("helpdesk_team", "Helpdesk Team"),
+    ("agent", "Agent"),
+]
+# scope -> column holding the scope record
+SCOPE_COLUMN = {
+    "company": None,
+    "team": "team_id",
+    "user": "user_id",
+    "helpdesk_team": "helpdesk_team_id",
+    "agent": "user_id",
+}
+
+
+class CrmKpiSnapshot(models.Model):
+    _name = "crm.kpi.snapshot"
+    _description = "CRM KPI Snapshot"
+    _order = "date_start desc, granularity, scope, id"
+    _rec_name = "name"
+
+    name = fields.Char(compute="_compute_name")
+    granularity = fields.Selection(GRANULARITY, required=True, readonly=True)
+    date_start = fields.Date(required=True, readonly=True, index=True)
+    date_end = fields.Date(required=True, readonly=True, help="Exclusive end.")
+    period_label = fields.Char(string="Period", readonly=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, index=True, ondelete="cascade"
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    scope = fields.Selection(SCOPE, required=True, readonly=True)
+    scope_key = fields.Char(required=True, readonly=True)
+    team_id = fields.Many2one("crm.team", readonly=True, ondelete="cascade", index="btree_not_null")
+    user_id = fields.Many2one("res.users", readonly=True, ondelete="cascade", index="btree_not_null")
+    helpdesk_team_id = fields.Many2one(
+        "helpdesk.ticket.team", readonly=True, ondelete="cascade", index="btree_not_null"
+    )
+    computed_at = fields.Datetime(readonly=True)
+    value_ids = fields.One2many("crm.kpi.value", "snapshot_id", string="Values")
+
+    _period_scope_unique = models.Constraint(
+        "UNIQUE(granularity, date_start, company_id, scope_key)",
+        "There is one snapshot per period, company and scope.",
+    )
+
+    @api.depends("period_label", "scope", "team_id", "user_id", "helpdesk_team_id")
+    def _compute_name(self):
+        scopes = dict(SCOPE)
+        for snap in self:
+            record = snap.team_id or snap.helpdesk_team_id or snap.user_id
+            who = record.display_name if record else snap.company_id.name
+            snap.name = f"{snap.period_label} · {scopes.get(snap.scope, '')} · {who}"
+
+    # ------------------------------------------------------------------
+    # The engine
+    # ------------------------------------------------------------------
+    @api.model
+    def compute_period(self, granularity, date_start, companies=None):
+        """Compute (or recompute, replacing) every snapshot of the period of
+        ``granularity`` containing ``date_start`` for all scopes of
+        ``companies`` (default: all companies), and return them."""
+        if granularity not in P.GRANULARITIES:
+            raise UserError(
+                self.env._(
+                    "Unknown period granularity %(value)r: use week, month, "
+                    "quarter or year.",
+                    value=granularity,
+                )
+            )
+        if not (
+            self.env.is_superuser()
+            or self.env.user.has_group("crm_success_kpi.group_crm_kpi_manager")
+        ):
+            raise AccessError(
+                self.env._("Only KPI managers can compute KPI snapshots.")
+            )
+        date_start = fields.Date.to_date(date_start)
+        if companies is None:
+            companies = self.env["res.company"].sudo().search([])
+        snapshots = self.browse()
+        for company in companies:
+            snapshots |= self._compute_company_period(company, granularity, date_start)
+        return snapshots
+
+    def _period_context(self, company, granularity, date_start):
+        calendar = company.kpi_period_calendar or "gregorian"
+        start = P.period_start(granularity, date_start, calendar)
+        return kpi_base.PeriodContext(
+            env=self.env(su=True),
+            company=company.sudo(),
+            granularity=granularity,
+            date_start=start,
+            date_end=P.period_end(granularity, start, calendar),
+            calendar=calendar,
+            tz=company.sudo()._kpi_tz(),
+        )
+
+    def _families(self):
+        return list(kpi_base.REGISTRY)
+
+    def _compute_company_period(self, company, granularity, date_start):
+        ctx = self._period_context(company, granularity, date_start)
+        cr = self.env.cr
+        # one computation of a period at a time: concurrent runs queue here
+        # instead of racing for the same rows
+        cr.execute(
+            SQL(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                company.id,
+                f"crm_kpi:{granularity}:{ctx.date_start}",
+            )
+        )
+        results = {}
+        for family_cls in self._families():
+            family = family_cls(ctx)
+            for key, values in family.compute().items():
+                results.setdefault(key, {}).update(values)
+        return self._store(ctx, results)
+
+    def _store(self, ctx, results):
+        """Upsert snapshots and values of one period and company; remove the
+        ones of this period that the computation no longer produced."""
+        cr = self.env.cr
+        now = fields.Datetime.now()
+        uid = self.env.uid
+        label = P.period_label(ctx.granularity, ctx.date_start, ctx.calendar)
+        kpis = {
+            k.code: k
+            for k in self.env["crm.kpi.definition"].sudo().search([])
+        }
+        keys = sorted(results, key=lambda k: (k[0], k[1] or 0))
+        snapshot_ids = {}
+        if keys:
+            rows = []
+            for scope, scope_id in keys:
+                column = SCOPE_COLUMN[scope]
+                rows.append(
+                    SQL(
+                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        ctx.granularity,
+                        ctx.date_start,
+                        ctx.date_end,
+                        label,
+                        ctx.company.id,
+                        scope,
+                        f"{scope}:{scope_id or 0}",
+                        scope_id if column == "team_id" else None,
+                        scope_id if column == "user_id" else None,
+                        scope_id if column == "helpdesk_team_id" else None,
+                        now,
+                        uid,
+                        now,
+                        uid,
+                        now,
+                    )
+                )
+            cr.execute(
+                SQL(
+                    """
+                    INSERT INTO crm_kpi_snapshot
+                        (granularity, date_start, date_end, period_label, company_id,
+                         scope, scope_key, team_id, user_id, helpdesk_team_id,
+                         computed_at, create_uid, create_date, write_uid, write_date)
+                    VALUES %s
+                    ON CONFLICT (granularity, date_start, company_id, scope_key)
+                    DO UPDATE SET date_end = EXCLUDED.date_end,
+                                  period_label = EXCLUDED.period_label,
+                                  computed_at = EXCLUDED.computed_at,
+                                  write_uid = EXCLUDED.write_uid,
+                                  write_date = EXCLUDED.write_date
+                    RETURNING id, scope_key
+                    """,
+                    SQL(", ").join(rows),
+                )
+            )
+            snapshot_ids = {key: sid for sid, key in cr.fetchall()}
+        # snapshots of this period that no scope produced any more
+        cr.execute(
+            SQL(
+                """DELETE FROM crm_kpi_snapshot
+                    WHERE granularity = %s AND date_start = %s AND company_id = %s
+                      AND NOT (id = ANY(%s))""",
+                ctx.granularity,
+                ctx.date_start,
+                ctx.company.id,
+                list(snapshot_ids.values()),
+            )
+        )
+        value_rows = []
+        for scope, scope_id in keys:
+            snapshot_id = snapshot_ids[f"{scope}:{scope_id or 0}"]
+            column = SCOPE_COLUMN[scope]
+            for code, res in sorted(results[(scope, scope_id)].items()):
+                kpi = kpis.get(code)
+                if not kpi:
+                    continue
+                factor = 100.0 if kpi.unit == "percent" else 1.0
+                value_rows.append(
+                    SQL(
+                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                        " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        snapshot_id,
+                        kpi.id,
+                        code,
+                        kpi.area,
+                        kpi.unit,
+                        res.value,
+                        res.value is not None,
+                        res.numerator,
+                        res.denominator,
+                        factor,
+                        res.note,
+                        ctx.granularity,
+                        ctx.date_start,
+                        ctx.date_end,
+                        label,
+                        ctx.company.id,
+                        scope,
+                        scope_id if column == "team_id" else None,
+                        scope_id if column == "user_id" else None,
+                        scope_id if column == "helpdesk_team_id" else None,
+                        now,
+                        uid,
+                        now,
+                        uid,
+                        now,
+                    )
+                )
+        if value_rows:
+            cr.execute(
+                SQL(
+                    """
+                    INSERT INTO crm_kpi_value
+                        (snapshot_id, kpi_id, kpi_code, area, unit, value, has_value,
+                         numerator,
+                         denominator, factor, note, granularity, date_start, date_end,
+                         period_label, company_id, scope, team_id, user_id,
+                         helpdesk_team_id, computed_at, create_uid, create_date,
+                         write_uid, write_date)
+                    VALUES %s
+                    ON CONFLICT (snapshot_id, kpi_id)
+                    DO UPDATE SET value = EXCLUDED.value,
+                                  has_value = EXCLUDED.has_value,
+                                  numerator = EXCLUDED.numerator,
+                                  denominator = EXCLUDED.denominator,
+                                  factor = EXCLUDED.factor,
+                                  note = EXCLUDED.note,
+                                  period_label = EXCLUDED.period_label,
+                                  computed_at = EXCLUDED.computed_at,
+                                  write_uid = EXCLUDED.write_uid,
+                                  write_date = EXCLUDED.write_date
+                    RETURNING id
+                    """,
+                    SQL(", ").join(value_rows),
+                )
+            )
+            value_ids = [r[0] for r in cr.fetchall()]
+        else:
+            value_ids = []
+        cr.execute(
+            SQL(
+                """DELETE FROM crm_kpi_value
+                    WHERE snapshot_id = ANY(%s) AND NOT (id = ANY(%s))""",
+                list(snapshot_ids.values()),
+                value_ids,
+            )
+        )
+        self.env["crm.kpi.value"].invalidate_model()
+        self.invalidate_model()
+        snapshots = self.browse(sorted(snapshot_ids.values()))
+        snapshots._kpi_after_store()
+        return snapshots
+
+    def _kpi_after_store(self):
+        """Hook for what follows a computation (target statuses...)."""
+        return True
+
+    # ------------------------------------------------------------------
+    # Scheduling
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_compute_recent(self):
+        """Daily: the current and the previous period of every granularity,
+        for every company.  A failing company or period is logged and the
+        others go on; the cron commits after every period, so a rerun after
+        an interruption starts where it stopped (periods computed since the
+        run began are skipped)."""
+        today = fields.Date.context_today(self)
+        started = fields.Datetime.now()
+        tasks = []
+        for company in self.env["res.company"].sudo().search([]):
+            calendar = company.kpi_period_calendar or "gregorian"
+            for granularity in P.GRANULARITIES:
+                current = P.period_start(granularity, today, calendar)
+                previous = P.shift_period(granularity, current, -1, calendar)
+                tasks += [(company, granularity, previous), (company, granularity, current)]
+        self._run_tasks(tasks, skip_computed_since=started.replace(hour=0, minute=0, second=0))
+
+    @api.model
+    def _run_tasks(self, tasks, skip_computed_since=None, progress=None, commit=True):
+        """Compute ``tasks`` (company, granularity, start) one by one, each in
+        a savepoint, committing between them through ``_commit_progress``.
+        Returns ``(done, failed)`` counts."""
+        cron = self.env["ir.cron"]
+        done = failed = 0
+        for index, (company, granularity, start) in enumerate(tasks):
+            if skip_computed_since and self.sudo().search_count(
+                [
+                    ("company_id", "=", company.id),
+                    ("granularity", "=", granularity),
+                    ("date_start", "=", start),
+                    ("computed_at", ">=", skip_computed_since),
+                ],
+                limit=1,
+            ):
+                done += 1
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    self._compute_company_period(company, granularity, start)
+                done += 1
+            except Exception:
+                failed += 1
+                _logger.exception(
+                    "CRM KPIs: computing %s %s of %s failed",
+                    granularity,
+                    start,
+                    company.name,
+                )
+            if progress:
+                progress(index + 1, company, granularity, start)
+            if commit:
+                cron._commit_progress(1, remaining=len(tasks) - index - 1)
+        return done, failed
+
+    @api.model
+    def backfill(self, months=24, granularities=None, companies=None, date_to=None):
+        """Compute every period of the last ``months`` months (all
+        granularities by default), oldest first."""
+        date_to = fields.Date.to_date(date_to) or fields.Date.context_today(self)
+        date_from = date_to - relativedelta(months=months)
+        backfill = self.env["crm.kpi.backfill"].create(
+            {
+                "date_from": date_from,
+                "date_to": date_to,
+                "granularities": ",".join(granularities or P.GRANULARITIES),
+                "company_ids": [(6, 0, (companies or self.env["res.company"].sudo().search([])).ids)],
+            }
+        )
+        backfill._process()
+        return backfill
+
+    # ------------------------------------------------------------------
+    # UI
+    # ------------------------------------------------------------------
+    def action_open_values(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_success_kpi.crm_kpi_value_action"
+        )
+        action["domain"] = [("snapshot_id", "=", self.id)]
+        action["context"] = {}
+        return action
