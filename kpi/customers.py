@@ -5,11 +5,13 @@ One query over the revenue events classifies every customer of every scope
 and R follow, with the identity E = S - L + N + R holding by construction.
 """
 
+from collections import defaultdict
+
 from dateutil.relativedelta import relativedelta
 
 from odoo.tools import SQL
 
-from .base import Family, Result, count, na, ratio, register
+from .base import COMPANY, Family, Result, count, na, ratio, register
 from .events import events_domain, events_sql, scope_filter
 
 
@@ -125,7 +127,10 @@ class CustomersFamily(Family):
                 self._flags_sql(start, end),
             )
         )
-        return {(r["scope"], r["scope_id"]): r for r in rows}
+        result = {(r["scope"], r["scope_id"]): r for r in rows}
+        # a period without any customer still has company values (0 or n/a)
+        result.setdefault(COMPANY, defaultdict(int))
+        return result
 
     def _penetration(self):
         """Distinct products per buying customer, per scope."""

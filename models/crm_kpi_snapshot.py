@@ -122,6 +122,8 @@ class CrmKpiSnapshot(models.Model):
     def _compute_company_period(self, company, granularity, date_start):
         ctx = self._period_context(company, granularity, date_start)
         cr = self.env.cr
+        # families read the tables with SQL: pending ORM writes go first
+        self.env.flush_all()
         # one computation of a period at a time: concurrent runs queue here
         # instead of racing for the same rows
         cr.execute(

@@ -41,6 +41,7 @@ class CrmLead(models.Model):
         ids = [lead.id for lead in self if isinstance(lead.id, int)]
         stats = defaultdict(dict)
         if ids:
+            self.env.flush_all()
             comment = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
             self.env.cr.execute(
                 SQL(

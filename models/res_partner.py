@@ -112,6 +112,7 @@ class ResPartner(models.Model):
         ids = sorted({c for c in commercial.values() if c})
         stats = {}
         if ids:
+            self.env.flush_all()
             self.env.cr.execute(
                 SQL(
                     """WITH ev AS (%s)
@@ -187,6 +188,7 @@ class ResPartner(models.Model):
         wanted = {value} if isinstance(value, str) else set(value or ())
         today = fields.Date.context_today(self)
         window = self.env.company.kpi_activity_window_days or 365
+        self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """WITH ev AS (%s)

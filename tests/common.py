@@ -1,0 +1,187 @@
+"""Fixtures shared by the KPI tests.
+
+Every test class works in a company of its own, so demo data and other
+companies never leak into the expected numbers.  Helpers create revenue
+events, leads and messages at chosen dates, in bulk."""
+
+from datetime import date, datetime
+
+from odoo import Command
+from odoo.tests import TransactionCase, new_test_user
+
+
+class KpiCase(TransactionCase):
+    tz = "UTC"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.usd = cls.env.ref("base.USD")
+        cls.eur = cls.env.ref("base.EUR")
+        cls.eur.active = True
+        cls.company = cls.env["res.company"].create(
+            {"name": f"KPI Test Co {cls.__name__}", "currency_id": cls.usd.id}
+        )
+        cls.company.partner_id.tz = cls.tz
+        cls.env.user.company_ids |= cls.company
+        cls.env = cls.env(
+            context=dict(
+                cls.env.context,
+                allowed_company_ids=[cls.company.id],
+            )
+        )
+        cls.manager = new_test_user(
+            cls.env,
+            login=f"kpi_manager_{cls.__name__.lower()}",
+            groups="sales_team.group_sale_manager,crm_success_kpi.group_crm_kpi_manager",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
+        cls.salesman = new_test_user(
+            cls.env,
+            login=f"kpi_salesman_{cls.__name__.lower()}",
+            groups="sales_team.group_sale_salesman",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
+        cls.team = cls.env["crm.team"].create(
+            {"name": "KPI Team A", "company_id": cls.company.id, "user_id": cls.manager.id}
+        )
+        cls.team_b = cls.env["crm.team"].create(
+            {"name": "KPI Team B", "company_id": cls.company.id}
+        )
+        cls.product = cls.env["product.product"].create(
+            {"name": "KPI Widget", "list_price": 100.0, "standard_price": 60.0}
+        )
+        cls.product_b = cls.env["product.product"].create(
+            {"name": "KPI Gadget", "list_price": 50.0, "standard_price": 10.0}
+        )
+        cls.Snapshot = cls.env["crm.kpi.snapshot"]
+
+    # -- data builders -------------------------------------------------------
+    @classmethod
+    def make_customers(cls, count, prefix="Customer"):
+        return cls.env["res.partner"].create(
+            [
+                {"name": f"{prefix} {cls.__name__} {i}", "is_company": True}
+                for i in range(count)
+            ]
+        )
+
+    @classmethod
+    def make_orders(cls, specs):
+        """``specs``: dicts with partner, date (date or datetime), and
+        optional amount (unit price), qty, product, team, user, currency,
+        campaign.  Orders are confirmed, then dated."""
+        pricelists = {}
+
+        def pricelist(currency):
+            if currency not in pricelists:
+                pricelists[currency] = cls.env["product.pricelist"].create(
+                    {
+                        "name": f"KPI {currency.name}",
+                        "currency_id": currency.id,
+                        "company_id": cls.company.id,
+                    }
+                )
+            return pricelists[currency]
+
+        vals_list = []
+        for spec in specs:
+            currency = spec.get("currency") or cls.company.currency_id
+            vals = {
+                "partner_id": spec["partner"].id,
+                "company_id": cls.company.id,
+                "team_id": (spec.get("team") or cls.team).id,
+                "user_id": (spec.get("user") or cls.salesman).id,
+                "pricelist_id": pricelist(currency).id,
+                "order_line": [
+                    Command.create(
+                        {
+                            "product_id": (spec.get("product") or cls.product).id,
+                            "product_uom_qty": spec.get("qty", 1),
+                            "price_unit": spec.get("amount", 100.0),
+                        }
+                    )
+                ],
+            }
+            if spec.get("campaign"):
+                vals["campaign_id"] = spec["campaign"].id
+            if spec.get("opportunity"):
+                vals["opportunity_id"] = spec["opportunity"].id
+            vals_list.append(vals)
+        orders = cls.env["sale.order"].with_company(cls.company).create(vals_list)
+        orders.action_confirm()
+        for order, spec in zip(orders, specs, strict=True):
+            when = spec["date"]
+            if not isinstance(when, datetime):
+                when = datetime.combine(when, datetime.min.time().replace(hour=12))
+            order.date_order = when
+        return orders
+
+    @classmethod
+    def make_leads(cls, specs):
+        """``specs``: dicts with created (datetime), optional status
+        ('won', 'lost', None), closed (datetime), revenue, team, user,
+        campaign, medium, converted (datetime)."""
+        Lead = cls.env["crm.lead"].with_company(cls.company)
+        leads = Lead.create(
+            [
+                {
+                    "name": f"Lead {i}",
+                    "type": "opportunity",
+                    "company_id": cls.company.id,
+                    "team_id": (spec.get("team") or cls.team).id,
+                    "user_id": (spec.get("user") or cls.salesman).id,
+                    "expected_revenue": spec.get("revenue", 0.0),
+                    "campaign_id": spec.get("campaign") and spec["campaign"].id,
+                    "medium_id": spec.get("medium") and spec["medium"].id,
+                }
+                for i, spec in enumerate(specs)
+            ]
+        )
+        for lead, spec in zip(leads, specs, strict=True):
+            if spec.get("status") == "won":
+                lead.action_set_won()
+            elif spec.get("status") == "lost":
+                lead.action_set_lost()
+        leads.flush_recordset()
+        for lead, spec in zip(leads, specs, strict=True):
+            cls.env.cr.execute(
+                "UPDATE crm_lead SET create_date = %s, date_closed = %s,"
+                " date_conversion = %s WHERE id = %s",
+                (
+                    spec["created"],
+                    spec.get("closed") if spec.get("status") else None,
+                    spec.get("converted"),
+                    lead.id,
+                ),
+            )
+        leads.invalidate_recordset()
+        return leads
+
+    # -- reading results -----------------------------------------------------
+    def compute(self, granularity, day):
+        return self.Snapshot.compute_period(granularity, day, companies=self.company)
+
+    def values(self, snapshots, scope="company", scope_id=None):
+        """``{code: value record}`` of one scope."""
+        snap = snapshots.filtered(
+            lambda s: s.scope == scope
+            and (scope_id is None or (s.team_id or s.user_id or s.helpdesk_team_id).id == scope_id)
+        )
+        self.assertEqual(len(snap), 1, f"one {scope} snapshot expected")
+        return {v.kpi_code: v for v in snap.value_ids}
+
+    def assertKpi(self, values, code, expected, places=2):
+        value = values[code]
+        if expected is None:
+            self.assertFalse(value.has_value, f"{code} should be n/a, got {value.value}")
+            self.assertTrue(value.note, f"{code} n/a must say why")
+        else:
+            self.assertTrue(value.has_value, f"{code} should have a value ({value.note})")
+            self.assertAlmostEqual(value.value, expected, places=places, msg=code)
+
+
+D = date
