@@ -1,0 +1,196 @@
+from datetime import datetime
+
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import tagged, users
+
+from .common import D, KpiCase
+
+
+@tagged("post_install", "-at_install")
+class TestEngine(KpiCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.customers = cls.make_customers(80)
+        cls.make_orders(
+            [
+                {"partner": p, "date": D(2026, 10, 1 + i % 28), "amount": 10.0 * (i + 1)}
+                for i, p in enumerate(cls.customers)
+            ]
+        )
+        cls.make_leads(
+            [{"created": datetime(2026, 10, 2), "status": "won", "closed": datetime(2026, 10, 9)}]
+        )
+
+    def test_query_count_does_not_grow_with_data(self):
+        """Computing a period costs the same number of queries for 10 or 80
+        customers, one salesperson or three."""
+        self.compute("month", D(2026, 10, 1))  # warm caches
+        self.env.invalidate_all()
+        before = self.cr.sql_log_count
+        self.compute("month", D(2026, 10, 1))
+        small = self.cr.sql_log_count - before
+        # more customers, in more scopes
+        others = self.make_customers(40, "More")
+        extra_user = self.salesman.copy({"login": "kpi_extra_salesman"})
+        self.make_orders(
+            [{"partner": p, "date": D(2026, 10, 3), "user": extra_user, "team": self.team_b} for p in others]
+        )
+        self.env.flush_all()
+        # creating a user clears the registry caches: warm them up again
+        self.compute("month", D(2026, 9, 1))
+        self.env.invalidate_all()
+        before = self.cr.sql_log_count
+        self.compute("month", D(2026, 10, 1))
+        large = self.cr.sql_log_count - before
+        self.assertEqual(small, large)
+        self.assertLess(small, 40)
+
+    def test_rerun_is_idempotent(self):
+        first = self.compute("month", D(2026, 10, 1))
+        values = {(v.snapshot_id.id, v.kpi_code): v.value for v in first.value_ids}
+        second = self.compute("month", D(2026, 10, 1))
+        self.assertEqual(first, second)
+        self.assertEqual(
+            values, {(v.snapshot_id.id, v.kpi_code): v.value for v in second.value_ids}
+        )
+        count = self.env["crm.kpi.snapshot"].search_count(
+            [("company_id", "=", self.company.id), ("granularity", "=", "month"), ("date_start", "=", D(2026, 10, 1))]
+        )
+        self.assertEqual(count, len(first))
+
+    def test_stale_scope_removed(self):
+        """A salesperson who no longer has data in the period loses his
+        snapshot when the period is recomputed."""
+        snaps = self.compute("month", D(2026, 10, 1))
+        self.assertTrue(snaps.filtered(lambda s: s.scope == "user"))
+        self.env["sale.order"].search([("company_id", "=", self.company.id)]).write({"user_id": False})
+        self.env["crm.lead"].with_context(active_test=False).search(
+            [("company_id", "=", self.company.id)]
+        ).write({"user_id": False})
+        snaps = self.compute("month", D(2026, 10, 1))
+        self.assertFalse(snaps.filtered(lambda s: s.scope == "user"))
+        self.assertFalse(
+            self.env["crm.kpi.snapshot"].search(
+                [("company_id", "=", self.company.id), ("scope", "=", "user")]
+            )
+        )
+
+    def test_bad_granularity(self):
+        with self.assertRaisesRegex(UserError, "Unknown period granularity"):
+            self.compute("fortnight", D(2026, 10, 1))
+
+    def test_window_setting_validation(self):
+        with self.assertRaisesRegex(ValidationError, "at least 31 days"):
+            self.company.kpi_activity_window_days = 30
+        with self.assertRaises(ValidationError):
+            self.company.kpi_activity_window_days = -5
+
+    def test_backfill_resumes(self):
+        backfill = self.env["crm.kpi.backfill"].create(
+            {
+                "date_from": D(2026, 7, 1),
+                "date_to": D(2026, 10, 31),
+                "granularities": "month,quarter",
+                "company_ids": [(6, 0, self.company.ids)],
+            }
+        )
+        # 4 months + 2 quarters
+        self.assertEqual(backfill.total, 6)
+        tasks = backfill._tasks()
+        # an interrupted run: the first three periods were processed
+        self.Snapshot._run_tasks(tasks[:3], commit=False)
+        backfill.position = 3
+        backfill.action_run()
+        self.assertEqual(backfill.state, "done")
+        self.assertEqual(backfill.position, 6)
+        snaps = self.env["crm.kpi.snapshot"].search(
+            [("company_id", "=", self.company.id), ("scope", "=", "company")]
+        )
+        keys = [(s.granularity, s.date_start) for s in snaps]
+        self.assertEqual(len(keys), len(set(keys)), "one snapshot per period and scope")
+        self.assertEqual(len(keys), 6)
+        october = snaps.filtered(lambda s: s.granularity == "month" and s.date_start == D(2026, 10, 1))
+        self.assertAlmostEqual(
+            october.value_ids.filtered(lambda v: v.kpi_code == "revenue").value,
+            sum(10.0 * (i + 1) for i in range(80)),
+        )
+
+    def test_backfill_bad_input(self):
+        with self.assertRaisesRegex(ValidationError, "before its start"):
+            self.env["crm.kpi.backfill"].create(
+                {"date_from": D(2026, 7, 1), "date_to": D(2026, 6, 1)}
+            )
+        with self.assertRaisesRegex(ValidationError, "Unknown granularity"):
+            self.env["crm.kpi.backfill"].create(
+                {"date_from": D(2026, 7, 1), "date_to": D(2026, 8, 1), "granularities": "month,day"}
+            )
+
+    def test_cron_failure_isolated(self):
+        """A failing period is logged and the others are computed."""
+        tasks = [
+            (self.company, "month", D(2026, 9, 1)),
+            (self.company, "bogus", D(2026, 10, 1)),
+            (self.company, "month", D(2026, 10, 1)),
+        ]
+        with self.assertLogs("odoo.addons.crm_success_kpi.models.crm_kpi_snapshot", "ERROR"):
+            done, failed = self.Snapshot._run_tasks(tasks, commit=False)
+        self.assertEqual((done, failed), (2, 1))
+
+    @users("kpi_salesman_testengine")
+    def test_salesman_sees_own_scope_only(self):
+        self.env["crm.kpi.snapshot"].sudo().compute_period("month", D(2026, 10, 1), companies=self.company)
+        values = self.env["crm.kpi.value"].search([("company_id", "=", self.company.id)])
+        self.assertTrue(values)
+        self.assertEqual(set(values.mapped("scope")), {"user"})
+        self.assertEqual(values.user_id, self.salesman)
+        with self.assertRaises(AccessError):
+            self.env["crm.kpi.snapshot"].compute_period("month", D(2026, 10, 1))
+
+    def test_partner_fields_query_count(self):
+        """Reading the KPI fields of 80 customers costs what 10 cost."""
+        fields = [
+            "kpi_lifetime_revenue",
+            "kpi_order_count",
+            "kpi_first_purchase_date",
+            "kpi_last_purchase_date",
+            "kpi_average_order_value",
+            "kpi_purchase_frequency",
+            "kpi_customer_status",
+            "kpi_predicted_clv",
+        ]
+        Partner = self.env["res.partner"].with_user(self.manager).with_company(self.company)
+        counts = []
+        Partner.browse(self.customers[:2].ids).read(fields)  # warm caches
+        for size in (10, 80):
+            partners = Partner.browse(self.customers[:size].ids)
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            partners.read(fields)
+            counts.append(self.cr.sql_log_count - before)
+        self.assertEqual(counts[0], counts[1])
+        first = Partner.browse(self.customers[0].id)
+        self.assertEqual(first.kpi_order_count, 1)
+        self.assertAlmostEqual(first.kpi_lifetime_revenue, 10.0)
+        self.assertEqual(first.kpi_first_purchase_date, D(2026, 10, 1))
+
+    def test_lead_fields_query_count(self):
+        leads = self.make_leads(
+            [{"created": datetime(2026, 10, 2)} for _i in range(80)]
+        ).with_user(self.manager)
+        names = [
+            "kpi_first_response_hours",
+            "kpi_first_response_working_hours",
+            "kpi_call_count",
+            "kpi_email_count",
+            "kpi_followup_count",
+            "kpi_sales_cycle_days",
+        ]
+        counts = []
+        leads[:2].read(names)  # warm caches
+        for size in (10, 80):
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            leads[:size].read(names)
+            counts.append(self.cr.sql_log_count - before)
+        self.assertEqual(counts[0], counts[1])
