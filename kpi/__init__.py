@@ -7,3 +7,6 @@ from . import customers
 from . import revenue
 from . import sales
 from . import marketing
+from . import service
+from . import perception
+from . import adoption

@@ -6,3 +6,9 @@ from . import crm_kpi_value
 from . import crm_kpi_backfill
 from . import res_partner
 from . import crm_lead
+from . import survey_survey
+from . import survey_user_input
+from . import helpdesk_ticket_team
+from . import helpdesk_ticket
+from . import res_partner_perception
+from . import res_company_perception

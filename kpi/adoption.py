@@ -1,0 +1,171 @@
+"""CRM adoption family: licensed and active CRM users, adoption rate and
+actions per active user, per company and per user.
+
+Licensed users are the internal users of the company with sales or helpdesk
+access (their current groups: group membership has no history).  Per user,
+only the users active in the period get values; inactive licensed users
+count in the company's denominator.  An action
+is, in the period and on a lead or ticket of the company: creating it, or a
+message the user authored on it (a posted message or note, a logged change
+of a tracked field, a completed activity), or, when the user left no message
+on it, the user's last change of it.  Creation notifications and automatic
+mails are not actions.
+"""
+
+from odoo.tools import SQL
+
+from .base import Family, count, ratio, register
+
+LICENSE_GROUPS = ("sales_team.group_sale_salesman", "helpdesk_mgmt.group_helpdesk_user")
+CREATION_SUBTYPES = ("crm.mt_lead_create", "helpdesk_mgmt.hlp_tck_created")
+# record tables holding CRM work, with their model name
+RECORDS = (("crm_lead", "crm.lead"), ("helpdesk_ticket", "helpdesk.ticket"))
+
+
+@register
+class AdoptionFamily(Family):
+    area = "adoption"
+    codes = ("crm_users", "crm_active_users", "adoption_rate", "actions_per_user")
+
+    def _licensed(self):
+        groups = [
+            gid
+            for gid in (
+                self.env["ir.model.data"]._xmlid_to_res_id(x, raise_if_not_found=False)
+                for x in LICENSE_GROUPS
+            )
+            if gid
+        ]
+        return (
+            self.env["res.users"]
+            .with_context(active_test=True)
+            .search(
+                [
+                    ("share", "=", False),
+                    ("company_ids", "in", self.company.id),
+                    ("all_group_ids", "in", groups),
+                ]
+            )
+        )
+
+    def _actions_sql(self, user_ids):
+        ctx = self.ctx
+        creation = [
+            sid
+            for sid in (
+                self.env["ir.model.data"]._xmlid_to_res_id(x, raise_if_not_found=False)
+                for x in CREATION_SUBTYPES
+            )
+            if sid
+        ] or [0]
+        parts = []
+        for table, model in RECORDS:
+            params = {
+                "table": SQL.identifier(table),
+                "model": model,
+                "company": self.company.id,
+                "a": ctx.start_utc,
+                "b": ctx.end_utc,
+                "users": user_ids,
+                "creation": creation,
+            }
+            parts.append(
+                SQL(
+                    """SELECT r.create_uid AS uid, 1 AS n
+                         FROM %(table)s r
+                        WHERE r.company_id = %(company)s
+                          AND r.create_date >= %(a)s AND r.create_date < %(b)s
+                          AND r.create_uid = ANY(%(users)s)""",
+                    **params,
+                )
+            )
+            parts.append(
+                SQL(
+                    """SELECT u.id AS uid, 1 AS n
+                         FROM mail_message m
+                         JOIN res_users u ON u.partner_id = m.author_id
+                         JOIN %(table)s r ON r.id = m.res_id
+                        WHERE m.model = %(model)s
+                          AND r.company_id = %(company)s
+                          AND m.date >= %(a)s AND m.date < %(b)s
+                          AND u.id = ANY(%(users)s)
+                          AND m.message_type IN
+                              ('comment', 'email_outgoing', 'notification')
+                          AND NOT (COALESCE(m.subtype_id, 0) = ANY(%(creation)s))""",
+                    **params,
+                )
+            )
+            parts.append(
+                SQL(
+                    """SELECT r.write_uid AS uid, 1 AS n
+                         FROM %(table)s r
+                         JOIN res_users u ON u.id = r.write_uid
+                        WHERE r.company_id = %(company)s
+                          AND r.write_date >= %(a)s AND r.write_date < %(b)s
+                          AND r.write_date > r.create_date + INTERVAL '1 second'
+                          AND r.write_uid = ANY(%(users)s)
+                          AND NOT EXISTS (
+                              SELECT 1 FROM mail_message m
+                               WHERE m.model = %(model)s AND m.res_id = r.id
+                                 AND m.author_id = u.partner_id
+                                 AND m.date >= %(a)s AND m.date < %(b)s
+                                 AND NOT (COALESCE(m.subtype_id, 0)
+                                          = ANY(%(creation)s)))""",
+                    **params,
+                )
+            )
+        return SQL(" UNION ALL ").join(parts)
+
+    def compute(self):
+        licensed = self._licensed()
+        actions = {}
+        if licensed:
+            rows = self.fetch(
+                SQL(
+                    "WITH acts AS (%s) SELECT uid, SUM(n) AS n FROM acts GROUP BY uid",
+                    self._actions_sql(licensed.ids),
+                )
+            )
+            actions = {r["uid"]: r["n"] for r in rows}
+        results = {}
+        total = sum(actions.values())
+        active = len(actions)
+        results[("company", None)] = {
+            "crm_users": count(len(licensed)),
+            "crm_active_users": count(active),
+            "adoption_rate": ratio(active, len(licensed), note="no CRM user"),
+            "actions_per_user": ratio(
+                total, active, factor=1.0, note="no active CRM user in the period"
+            ),
+        }
+        # per user: only the users active in the period have a user scope
+        # (a salesperson without data keeps no snapshot); grouped over users,
+        # numerators and denominators still add up to the company's figures
+        for uid, n in actions.items():
+            results[("user", uid)] = {
+                "crm_users": count(1),
+                "crm_active_users": count(1),
+                "adoption_rate": ratio(1, 1),
+                "actions_per_user": ratio(n, 1, factor=1.0),
+            }
+        return results
+
+    def drill(self, code, scope, scope_id, part):
+        licensed = self._licensed()
+        if scope == "user":
+            licensed = licensed.filtered(lambda u: u.id == scope_id)
+        if code == "crm_users" or (code == "adoption_rate" and part == "denominator"):
+            return "res.users", [("id", "in", licensed.ids)]
+        if code in ("crm_active_users", "adoption_rate") or (
+            code == "actions_per_user" and part == "denominator"
+        ):
+            if not licensed:
+                return "res.users", [("id", "in", [])]
+            rows = self.fetch(
+                SQL(
+                    "WITH acts AS (%s) SELECT DISTINCT uid FROM acts",
+                    self._actions_sql(licensed.ids),
+                )
+            )
+            return "res.users", [("id", "in", [r["uid"] for r in rows])]
+        return None

@@ -1,0 +1,178 @@
+"""Customer perception family: NPS, CES, CSAT and survey response rate.
+
+Scores are stored on ``survey.user_input`` when a response is completed
+(``kpi_score``, ``kpi_valid``, ``kpi_survey_type``); this family counts the
+responses completed in the period, per company, in one query.  Answers
+outside the survey's scale are not counted: their number is given in the
+note of the KPI.
+"""
+
+from odoo.tools import SQL
+
+from .base import Family, Result, ratio, register
+
+
+@register
+class PerceptionFamily(Family):
+    area = "perception"
+    codes = ("nps", "ces", "ces_easy_rate", "csat", "survey_response_rate")
+
+    def _rows_sql(self):
+        ctx = self.ctx
+        return SQL(
+            """
+            SELECT ui.id, ui.kpi_survey_type AS kind, ui.kpi_score AS score,
+                   ui.kpi_valid AS valid, ui.kpi_has_score AS scored,
+                   ui.kpi_invited, ui.state = 'done' AS completed,
+                   s.kpi_scale_max AS scale_max,
+                   (ui.state = 'done' AND ui.end_datetime >= %(a)s
+                    AND ui.end_datetime < %(b)s) AS done_in,
+                   (ui.create_date >= %(a)s AND ui.create_date < %(b)s) AS sent_in
+              FROM survey_user_input ui
+              JOIN survey_survey s ON s.id = ui.survey_id
+             WHERE ui.kpi_company_id = %(company)s
+               AND ui.kpi_survey_type IS NOT NULL
+               AND NOT COALESCE(ui.test_entry, FALSE)
+               AND ((ui.state = 'done' AND ui.end_datetime >= %(a)s
+                     AND ui.end_datetime < %(b)s)
+                    OR (ui.kpi_invited AND ui.create_date >= %(a)s
+                        AND ui.create_date < %(b)s))
+            """,
+            a=ctx.start_utc,
+            b=ctx.end_utc,
+            company=self.company.id,
+        )
+
+    def compute(self):
+        r = self.fetch(
+            SQL(
+                """
+                WITH rows AS (%s)
+                SELECT
+                  COUNT(*) FILTER (WHERE done_in AND kind = 'nps' AND valid) AS nps_n,
+                  COUNT(*) FILTER (WHERE done_in AND kind = 'nps' AND valid
+                                   AND score >= 9) AS promoters,
+                  COUNT(*) FILTER (WHERE done_in AND kind = 'nps' AND valid
+                                   AND score <= 6) AS detractors,
+                  COUNT(*) FILTER (WHERE done_in AND kind = 'nps' AND scored
+                                   AND NOT valid) AS nps_invalid,
+                  COUNT(*) FILTER (WHERE done_in AND kind = 'ces' AND valid) AS ces_n,
+                  COALESCE(SUM(score) FILTER (
+                      WHERE done_in AND kind = 'ces' AND valid), 0)
+                      AS ces_sum,
+                  COUNT(*) FILTER (WHERE done_in AND kind = 'ces' AND valid
+                                   AND score >= scale_max - 1) AS ces_easy,
+                  COUNT(*) FILTER (WHERE done_in AND kind = 'ces' AND scored
+                                   AND NOT valid) AS ces_invalid,
+                  COUNT(*) FILTER (WHERE done_in AND kind = 'csat' AND valid) AS csat_n,
+                  COUNT(*) FILTER (WHERE done_in AND kind = 'csat' AND valid
+                                   AND score >= scale_max - 1) AS csat_ok,
+                  COUNT(*) FILTER (WHERE done_in AND kind = 'csat' AND scored
+                                   AND NOT valid) AS csat_invalid,
+                  COUNT(*) FILTER (WHERE kpi_invited AND sent_in) AS sent,
+                  COUNT(*) FILTER (WHERE kpi_invited AND sent_in AND completed)
+                      AS answered
+                  FROM rows
+                """,
+                self._rows_sql(),
+            )
+        )[0]
+        nps = self._with_invalid(
+            ratio(
+                r["promoters"] - r["detractors"],
+                r["nps_n"],
+                note="no valid NPS response completed in the period",
+            ),
+            r["nps_invalid"],
+        )
+        ces = self._with_invalid(
+            ratio(
+                r["ces_sum"],
+                r["ces_n"],
+                factor=1.0,
+                note="no valid CES response completed in the period",
+            ),
+            r["ces_invalid"],
+        )
+        easy = self._with_invalid(
+            ratio(
+                r["ces_easy"],
+                r["ces_n"],
+                note="no valid CES response completed in the period",
+            ),
+            r["ces_invalid"],
+        )
+        csat = self._with_invalid(
+            ratio(
+                r["csat_ok"],
+                r["csat_n"],
+                note="no valid CSAT response completed in the period",
+            ),
+            r["csat_invalid"],
+        )
+        rate = ratio(
+            r["answered"],
+            r["sent"],
+            note="no survey invitation sent in the period",
+        )
+        return {
+            ("company", None): {
+                "nps": nps,
+                "ces": ces,
+                "ces_easy_rate": easy,
+                "csat": csat,
+                "survey_response_rate": rate,
+            }
+        }
+
+    @staticmethod
+    def _with_invalid(result, invalid):
+        """Say how many answers outside the scale were left out."""
+        if invalid:
+            extra = f"{invalid} invalid answer(s) outside the scale not counted"
+            result = Result(
+                result.value,
+                result.numerator,
+                result.denominator,
+                f"{result.note}; {extra}" if result.note else extra,
+            )
+        return result
+
+    _SETS = {
+        "nps": (
+            "done_in AND kind = 'nps' AND valid AND (score >= 9 OR score <= 6)",
+            "done_in AND kind = 'nps' AND valid",
+        ),
+        "ces": (
+            "done_in AND kind = 'ces' AND valid",
+            "done_in AND kind = 'ces' AND valid",
+        ),
+        "ces_easy_rate": (
+            "done_in AND kind = 'ces' AND valid AND score >= scale_max - 1",
+            "done_in AND kind = 'ces' AND valid",
+        ),
+        "csat": (
+            "done_in AND kind = 'csat' AND valid AND score >= scale_max - 1",
+            "done_in AND kind = 'csat' AND valid",
+        ),
+        "survey_response_rate": (
+            "kpi_invited AND sent_in AND completed",
+            "kpi_invited AND sent_in",
+        ),
+    }
+
+    def drill(self, code, scope, scope_id, part):
+        if scope != "company":
+            return None
+        num, den = self._SETS.get(code, (None, None))
+        condition = num if part == "numerator" else den
+        if not condition:
+            return None
+        rows = self.fetch(
+            SQL(
+                "WITH rows AS (%s) SELECT id FROM rows WHERE %s",
+                self._rows_sql(),
+                SQL(condition),  # constant expressions of this class only
+            )
+        )
+        return "survey.user_input", [("id", "in", [r["id"] for r in rows])]
