@@ -7,6 +7,8 @@ from . import customers
 from . import revenue
 from . import sales
 from . import marketing
+from . import costs
+from . import financial
 from . import service
 from . import perception
 from . import adoption

@@ -6,6 +6,10 @@ from . import crm_kpi_value
 from . import crm_kpi_backfill
 from . import res_partner
 from . import crm_lead
+from . import crm_kpi_cost
+from . import account_analytic_sync
+from . import crm_kpi_investment
+from . import crm_kpi_campaign_report
 from . import survey_survey
 from . import survey_user_input
 from . import helpdesk_ticket_team

@@ -44,7 +44,7 @@ class ResCompany(models.Model):
 
     @api.model
     def _kpi_tz_selection(self):
-        return self.env["res.partner"]._fields["tz"].selection(self.env["res.partner"])
+        return self.env["res.partner"]._fields["tz"]._description_selection(self.env)
 
     @api.constrains("kpi_activity_window_days")
     def _check_kpi_activity_window_days(self):

@@ -1,0 +1,276 @@
+"""Costs family: customer acquisition cost, CAC payback and campaign ROI.
+
+One query per period gathers, for the company and every sales team, the new
+customers N (first revenue event ever inside the period) with their gross
+profit, the cost entries, and per campaign the attributed revenue (the
+order's campaign, else its opportunity's), orders, responses and costs.
+
+- ``cac`` = (sales + marketing costs of the period) / N.  Team scope: the
+  costs entered for the team / the team's new customers.
+- ``cac_payback_months`` = CAC / (gross profit of the new customers in the
+  period / N / months of the period) = costs / monthly gross profit of the
+  new customers.
+- ``campaign_roi`` = (revenue attributed to campaigns − their costs) / their
+  costs × 100, over the campaigns with costs in the period: the total is the
+  cost-weighted average of the campaigns' own ROIs.  Campaigns without costs
+  have no ROI and do not inflate the total.
+
+The per-campaign breakdown is left in ``ctx.extra`` for the campaign ranking
+(``crm.kpi.campaign.report``).
+"""
+
+from odoo.tools import SQL
+
+from .base import COMPANY, Family, Result, na, ratio, register
+from .events import events_domain, events_sql, uses_invoices
+
+MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+def period_months(ctx):
+    """Length of the period in months (weeks: days / average month)."""
+    return MONTHS.get(ctx.granularity) or ctx.days * 12.0 / 365.25
+
+
+def breakdown_key(ctx):
+    return ("campaign_breakdown", ctx.company.id, ctx.granularity, ctx.date_start)
+
+
+@register
+class CostsFamily(Family):
+    area = "marketing"
+    codes = ("cac", "cac_payback_months", "campaign_roi")
+
+    def _cost_table(self):
+        return "crm.kpi.cost" in self.env
+
+    def _rows(self):
+        ctx = self.ctx
+        if self._cost_table():
+            costs = SQL(
+                """SELECT team_id, campaign_id, amount_company AS cost
+                     FROM crm_kpi_cost
+                    WHERE company_id = %s AND date >= %s AND date < %s""",
+                self.company.id,
+                ctx.date_start,
+                ctx.date_end,
+            )
+        else:
+            costs = SQL(
+                "SELECT NULL::int AS team_id, NULL::int AS campaign_id,"
+                " NULL::numeric AS cost WHERE FALSE"
+            )
+        return self.fetch(
+            SQL(
+                """
+                WITH ev AS (%(events)s),
+                firsts AS (
+                    SELECT partner_id, MIN(day) AS first_day FROM ev GROUP BY partner_id
+                ),
+                rows AS (
+                    -- revenue events of the period: new customers and campaigns
+                    SELECT ev.team_id, ev.campaign_id,
+                           CASE WHEN f.first_day >= %(start)s THEN ev.partner_id END
+                               AS new_partner,
+                           CASE WHEN f.first_day >= %(start)s THEN ev.margin END
+                               AS new_margin,
+                           ev.amount AS revenue, ev.margin AS margin,
+                           1 AS is_order, 0 AS is_response,
+                           NULL::numeric AS cost, 0 AS is_cost
+                      FROM ev JOIN firsts f ON f.partner_id = ev.partner_id
+                     WHERE ev.day >= %(start)s
+                    UNION ALL
+                    SELECT team_id, campaign_id, NULL, NULL, NULL, NULL, 0, 1, NULL, 0
+                      FROM crm_lead
+                     WHERE company_id = %(company)s AND campaign_id IS NOT NULL
+                       AND create_date >= %(a)s AND create_date < %(b)s
+                    UNION ALL
+                    SELECT team_id, campaign_id, NULL, NULL, NULL, NULL, 0, 0, cost, 1
+                      FROM (%(costs)s) c
+                )
+                SELECT CASE WHEN GROUPING(team_id) = 1 THEN 'company' ELSE 'team' END
+                           AS scope,
+                       CASE WHEN GROUPING(team_id) = 1 THEN NULL ELSE team_id END
+                           AS scope_id,
+                       GROUPING(campaign_id) = 0 AS by_campaign,
+                       campaign_id,
+                       COUNT(DISTINCT new_partner) AS n,
+                       COALESCE(SUM(new_margin), 0) AS gp_new,
+                       COALESCE(SUM(revenue), 0) AS revenue,
+                       COALESCE(SUM(margin), 0) AS margin,
+                       COALESCE(SUM(is_order), 0) AS orders,
+                       COALESCE(SUM(is_response), 0) AS responses,
+                       COALESCE(SUM(cost), 0) AS cost,
+                       COALESCE(SUM(is_cost), 0) AS cost_entries
+                  FROM rows
+                 GROUP BY GROUPING SETS ((), (team_id), (campaign_id),
+                                         (team_id, campaign_id))
+                """,
+                events=events_sql(ctx, ctx.date_end),
+                start=ctx.date_start,
+                company=self.company.id,
+                a=ctx.start_utc,
+                b=ctx.end_utc,
+                costs=costs,
+            )
+        )
+
+    def compute(self):
+        ctx = self.ctx
+        totals = {}
+        campaigns = {}  # scope key -> [rows of campaigns with costs]
+        breakdown = []
+        for r in self._rows():
+            key = (r["scope"], r["scope_id"])
+            if key[0] == "team" and key[1] is None:
+                continue
+            if not r["by_campaign"]:
+                totals[key] = r
+            elif r["campaign_id"] is not None:
+                if r["cost_entries"]:
+                    campaigns.setdefault(key, []).append(r)
+                if key == COMPANY:
+                    breakdown.append(r)
+        totals.setdefault(COMPANY, None)
+        margins_known = not uses_invoices(self.company)
+        months = period_months(ctx)
+        results = {}
+        for key, t in totals.items():
+            res = {}
+            n = t["n"] if t else 0
+            cost = float(t["cost"]) if t else 0.0
+            if not t or not t["cost_entries"]:
+                res["cac"] = na("no costs recorded in the period")
+                res["cac_payback_months"] = res["cac"]
+            else:
+                res["cac"] = ratio(
+                    cost, n, factor=1.0, note="no new customers in the period"
+                )
+                gp_new = float(t["gp_new"])
+                if not n:
+                    res["cac_payback_months"] = res["cac"]
+                elif not margins_known:
+                    res["cac_payback_months"] = na(
+                        "margins are known from sale orders only"
+                    )
+                elif gp_new <= 0:
+                    res["cac_payback_months"] = Result(
+                        None,
+                        cost,
+                        gp_new / months,
+                        "the new customers brought no gross profit: the cost is "
+                        "never paid back",
+                    )
+                else:
+                    res["cac_payback_months"] = ratio(cost, gp_new / months, factor=1.0)
+            rows = campaigns.get(key, [])
+            if rows:
+                revenue = sum(float(c["revenue"]) for c in rows)
+                camp_cost = sum(float(c["cost"]) for c in rows)
+                res["campaign_roi"] = ratio(revenue - camp_cost, camp_cost)
+            else:
+                res["campaign_roi"] = na("no campaign costs recorded in the period")
+            results[key] = res
+        ctx.extra[breakdown_key(ctx)] = [
+            {
+                "campaign_id": r["campaign_id"],
+                "responses": int(r["responses"]),
+                "orders": int(r["orders"]),
+                "revenue": float(r["revenue"]),
+                "gross_profit": float(r["margin"]) if margins_known else None,
+                "cost": float(r["cost"]),
+                "has_cost": bool(r["cost_entries"]),
+            }
+            for r in breakdown
+        ]
+        return results
+
+    # -- drill-down ----------------------------------------------------------
+    def _new_partner_ids(self, scope, scope_id):
+        ctx = self.ctx
+        team = SQL("TRUE")
+        if scope == "team":
+            team = SQL("ev.team_id = %s", scope_id)
+        rows = self.fetch(
+            SQL(
+                """
+                WITH ev AS (%(events)s),
+                firsts AS (
+                    SELECT partner_id, MIN(day) AS first_day FROM ev GROUP BY partner_id
+                )
+                SELECT DISTINCT ev.partner_id
+                  FROM ev JOIN firsts f ON f.partner_id = ev.partner_id
+                 WHERE f.first_day >= %(start)s AND ev.day >= %(start)s AND %(team)s
+                """,
+                events=events_sql(ctx, ctx.date_end),
+                start=ctx.date_start,
+                team=team,
+            )
+        )
+        return [r["partner_id"] for r in rows]
+
+    def _cost_domain(self, scope, scope_id):
+        ctx = self.ctx
+        domain = [
+            ("company_id", "=", self.company.id),
+            ("date", ">=", ctx.date_start),
+            ("date", "<", ctx.date_end),
+        ]
+        if scope == "team":
+            domain.append(("team_id", "=", scope_id))
+        return domain
+
+    def _costed_campaign_ids(self, scope, scope_id):
+        if not self._cost_table():
+            return []
+        groups = self.env["crm.kpi.cost"]._read_group(
+            self._cost_domain(scope, scope_id) + [("campaign_id", "!=", False)],
+            ["campaign_id"],
+        )
+        return [campaign.id for (campaign,) in groups]
+
+    def drill(self, code, scope, scope_id, part):
+        ctx = self.ctx
+        if scope not in ("company", "team"):
+            return None
+        if code in ("cac", "cac_payback_months") and part == "numerator":
+            return "crm.kpi.cost", self._cost_domain(scope, scope_id)
+        if code == "cac" and part == "denominator":
+            return "res.partner", [("id", "in", self._new_partner_ids(scope, scope_id))]
+        if code == "cac_payback_months" and part == "denominator":
+            model, domain = events_domain(
+                ctx, ctx.date_start, ctx.date_end, scope, scope_id
+            )
+            partners = self._new_partner_ids(scope, scope_id)
+            field = (
+                "commercial_partner_id"
+                if model == "account.move"
+                else "partner_id.commercial_partner_id"
+            )
+            return model, domain + [(field, "in", partners)]
+        if code == "campaign_roi":
+            campaign_ids = self._costed_campaign_ids(scope, scope_id)
+            if part == "denominator":
+                return "crm.kpi.cost", self._cost_domain(scope, scope_id) + [
+                    ("campaign_id", "in", campaign_ids)
+                ]
+            return self.campaign_events_domain(campaign_ids, scope, scope_id)
+        return None
+
+    def campaign_events_domain(self, campaign_ids, scope=None, scope_id=None):
+        """Revenue events of the period attributed to ``campaign_ids``."""
+        ctx = self.ctx
+        model, domain = events_domain(
+            ctx, ctx.date_start, ctx.date_end, scope, scope_id
+        )
+        if model == "sale.order":
+            domain += [
+                "|",
+                ("campaign_id", "in", campaign_ids),
+                "&",
+                ("campaign_id", "=", False),
+                ("opportunity_id.campaign_id", "in", campaign_ids),
+            ]
+        else:
+            domain.append(("campaign_id", "in", campaign_ids))
+        return model, domain

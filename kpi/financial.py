@@ -1,0 +1,394 @@
+"""Financial family: what the CRM cost and what it returned (company scope).
+
+Monthly cash flows run from the go-live month (t = 0) to the period end:
+
+- ``benefit_t`` = gross profit of month t − baseline + hours saved per user
+  × licensed CRM users × hourly cost.  The baseline is the average monthly
+  gross profit of the 12 months before the go-live month (or the baseline
+  entered on the CRM investment).  A month cut by the period end (weekly or
+  Solar Hijri periods) counts baseline and time saving pro rata.
+- ``cost_t`` = investment entries of month t; entries dated before go-live
+  count in month 0.
+
+KPIs: ``crm_tco`` (investment entries up to the period end),
+``incremental_gross_profit`` (gross profit of the period − baseline × its
+months), ``crm_benefit`` (Σ benefit_t), ``crm_roi`` ((benefit − cost) / cost),
+``crm_npv`` (Σ (benefit_t − cost_t) / (1 + r)^t, r the monthly rate of the
+annual discount rate), ``crm_irr`` (annual rate making the NPV zero, found by
+bracketing and bisection; none when the flows never change sign),
+``crm_payback_months`` (costs are paid at the start of their month, benefits
+accrue evenly through it) and ``revenue_to_equity`` (revenue of the last 12
+months / equity).  The licensed CRM users are today's.
+"""
+
+import calendar
+import math
+
+from dateutil.relativedelta import relativedelta
+
+from odoo.tools import SQL
+
+from .base import COMPANY, Family, Result, count, na, ratio, register
+from .events import events_domain, events_sql, uses_invoices
+
+# ---------------------------------------------------------------------------
+# Cash-flow arithmetic (pure Python)
+# ---------------------------------------------------------------------------
+
+
+def npv(rate, flows):
+    """Net present value of ``flows`` (flow t discounted by (1 + rate)^t)."""
+    return math.fsum(f / (1.0 + rate) ** t for t, f in enumerate(flows))
+
+
+# monthly rates scanned to bracket a root: from −95 % to +1000 % a month
+_GRID = (
+    -0.95,
+    -0.9,
+    -0.8,
+    -0.7,
+    -0.6,
+    -0.5,
+    -0.4,
+    -0.3,
+    -0.2,
+    -0.15,
+    -0.1,
+    -0.07,
+    -0.05,
+    -0.03,
+    -0.02,
+    -0.01,
+    -0.005,
+    0.0,
+    0.005,
+    0.01,
+    0.02,
+    0.03,
+    0.05,
+    0.07,
+    0.1,
+    0.15,
+    0.2,
+    0.3,
+    0.5,
+    0.75,
+    1.0,
+    1.5,
+    2.0,
+    3.0,
+    5.0,
+    10.0,
+)
+
+
+def irr(flows, tol=1e-13, max_iter=500):
+    """The periodic rate r > −1 with ``npv(r, flows) == 0``, or None.
+
+    Returns ``(rate, reason)``: the rate, or None and why.  The NPV is
+    evaluated on a grid of rates; among the brackets where it changes sign,
+    the one nearest to 0 is refined by bisection (robust: it converges
+    whatever the shape of the curve inside the bracket)."""
+    if not (any(f > 0 for f in flows) and any(f < 0 for f in flows)):
+        return None, "the cash flows never change sign: no rate makes the NPV zero"
+    values = []
+    for rate in _GRID:
+        try:
+            values.append((rate, npv(rate, flows)))
+        except (OverflowError, ZeroDivisionError):
+            continue
+    brackets = []
+    for (a, fa), (b, fb) in zip(values, values[1:], strict=False):
+        if fa == 0:
+            return a, None
+        if fa * fb < 0:
+            brackets.append((min(abs(a), abs(b)), a, fa, b, fb))
+    if values and values[-1][1] == 0:
+        return values[-1][0], None
+    if not brackets:
+        return None, "no rate between −95 % and +1000 % a month makes the NPV zero"
+    _dist, a, fa, b, fb = min(brackets)
+    for _i in range(max_iter):
+        mid = (a + b) / 2.0
+        fm = npv(mid, flows)
+        if fm == 0 or (b - a) / 2.0 < tol:
+            return mid, None
+        if fa * fm < 0:
+            b, fb = mid, fm
+        else:
+            a, fa = mid, fm
+    return (a + b) / 2.0, None
+
+
+def payback_months(benefits, costs):
+    """Months until the cumulative benefit covers the cumulative cost, costs
+    paid at the start of their month and benefits accruing evenly through
+    it; None when not reached."""
+    if not any(costs):
+        return None
+    cum_benefit = cum_cost = 0.0
+    for t, (b, c) in enumerate(zip(benefits, costs, strict=False)):
+        cum_cost += c
+        deficit = cum_cost - cum_benefit
+        if deficit <= 0:
+            return float(t)
+        if b > 0 and b >= deficit:
+            return t + deficit / b
+        cum_benefit += b
+    return None
+
+
+def annual_rate(monthly):
+    return (1.0 + monthly) ** 12 - 1.0
+
+
+# ---------------------------------------------------------------------------
+# The family
+# ---------------------------------------------------------------------------
+
+
+def month_fraction(month_start, end):
+    """Share of the month starting at ``month_start`` before ``end``."""
+    days = calendar.monthrange(month_start.year, month_start.month)[1]
+    next_month = month_start + relativedelta(months=1)
+    if end >= next_month:
+        return 1.0
+    return (end - month_start).days / days
+
+
+def period_months(start, end):
+    """Length of ``[start, end)`` in months, partial months pro rata."""
+    months = 0.0
+    month = start.replace(day=1)
+    while month < end:
+        next_month = month + relativedelta(months=1)
+        days = calendar.monthrange(month.year, month.month)[1]
+        months += (min(end, next_month) - max(start, month)).days / days
+        month = next_month
+    return months
+
+
+@register
+class FinancialFamily(Family):
+    area = "financial"
+    codes = (
+        "crm_tco",
+        "incremental_gross_profit",
+        "crm_benefit",
+        "crm_roi",
+        "crm_npv",
+        "crm_irr",
+        "crm_payback_months",
+        "revenue_to_equity",
+    )
+
+    def _investment(self):
+        if "crm.kpi.investment" not in self.env:
+            return None
+        return self.env["crm.kpi.investment"].search(
+            [("company_id", "=", self.company.id)], limit=1
+        )
+
+    def _monthly(self, inv, date_from):
+        """Rows per month (since ``date_from``, up to the period end) with
+        revenue, gross profit, events and investment costs, plus the gross
+        profit of the period and the revenue of the last 12 months."""
+        ctx = self.ctx
+        return self.fetch(
+            SQL(
+                """
+                WITH ev AS (%(events)s),
+                flows AS (
+                    SELECT day, amount, margin, NULL::numeric AS cost, 1 AS events
+                      FROM ev
+                    UNION ALL
+                    SELECT date, NULL, NULL, amount_company, 0
+                      FROM crm_kpi_investment_entry
+                     WHERE investment_id = %(inv)s AND date < %(end)s
+                )
+                SELECT date_trunc('month', day)::date AS month,
+                       COALESCE(SUM(margin), 0) AS gp,
+                       COALESCE(SUM(cost), 0) AS cost,
+                       COALESCE(SUM(events), 0) AS events,
+                       COALESCE(SUM(margin) FILTER (WHERE day >= %(start)s), 0)
+                           AS gp_period,
+                       COALESCE(SUM(amount) FILTER (WHERE day >= %(year)s), 0)
+                           AS rev_year
+                  FROM flows
+                 GROUP BY 1
+                 ORDER BY 1
+                """,
+                events=events_sql(ctx, ctx.date_end, date_from),
+                inv=inv.id,
+                end=ctx.date_end,
+                start=ctx.date_start,
+                year=ctx.date_end - relativedelta(years=1),
+            )
+        )
+
+    def compute(self):
+        ctx = self.ctx
+        inv = self._investment()
+        if not inv:
+            return {
+                COMPANY: {code: na("no CRM investment set up") for code in self.codes}
+            }
+        res = {}
+        year_start = ctx.date_end - relativedelta(years=1)
+        go_live = inv.go_live_month()
+        date_from = year_start
+        if go_live:
+            date_from = min(date_from, inv.baseline_window()[0])
+        rows = self._monthly(inv, date_from)
+        tco = sum(float(r["cost"]) for r in rows)
+        has_entries = bool(inv.entry_ids.filtered(lambda e: e.date < ctx.date_end))
+        res["crm_tco"] = (
+            count(tco)
+            if has_entries
+            else na("no CRM investment entries up to the period end")
+        )
+        rev_year = sum(float(r["rev_year"]) for r in rows)
+        if inv.equity > 0:
+            res["revenue_to_equity"] = ratio(rev_year, inv.equity, factor=1.0)
+        else:
+            res["revenue_to_equity"] = na("no equity entered on the CRM investment")
+
+        flow_codes = (
+            "incremental_gross_profit",
+            "crm_benefit",
+            "crm_roi",
+            "crm_npv",
+            "crm_irr",
+            "crm_payback_months",
+        )
+        reason = None
+        if not go_live:
+            reason = "no go-live date on the CRM investment"
+        elif ctx.date_end <= go_live:
+            reason = "the period ends before the go-live month"
+        elif uses_invoices(self.company):
+            reason = "margins are known from sale orders only"
+        baseline = None
+        if not reason:
+            if inv.use_manual_baseline:
+                baseline = inv.baseline_monthly_gross_profit
+            else:
+                b_from, b_to = inv.baseline_window()
+                before = [r for r in rows if b_from <= r["month"] < b_to]
+                if not sum(r["events"] for r in before):
+                    reason = (
+                        "no revenue event in the 12 months before go-live: enter "
+                        "a baseline on the CRM investment"
+                    )
+                else:
+                    baseline = sum(float(r["gp"]) for r in before) / 12.0
+        if reason:
+            res.update({code: na(reason) for code in flow_codes})
+            return {COMPANY: res}
+
+        gp_period = sum(float(r["gp_period"]) for r in rows)
+        res["incremental_gross_profit"] = count(
+            gp_period - baseline * period_months(ctx.date_start, ctx.date_end)
+        )
+
+        by_month = {r["month"]: r for r in rows}
+        saving = (
+            inv.hours_saved_per_user
+            * licensed_crm_users(self.env, self.company)
+            * inv.hourly_cost
+        )
+        benefits, costs = [], []
+        month = go_live
+        while month < ctx.date_end:
+            r = by_month.get(month)
+            frac = month_fraction(month, ctx.date_end)
+            gp = float(r["gp"]) if r else 0.0
+            benefits.append(gp - baseline * frac + saving * frac)
+            costs.append(float(r["cost"]) if r else 0.0)
+            month += relativedelta(months=1)
+        # investment entries before the go-live month count in month 0
+        costs[0] += sum(float(r["cost"]) for r in rows if r["month"] < go_live)
+
+        benefit, cost = math.fsum(benefits), math.fsum(costs)
+        flows = [b - c for b, c in zip(benefits, costs, strict=False)]
+        res["crm_benefit"] = count(benefit)
+        res["crm_roi"] = ratio(
+            benefit - cost, cost, note="no CRM investment entries up to the period end"
+        )
+        res["crm_npv"] = count(npv(inv.monthly_discount_rate(), flows))
+        monthly_irr, why = irr(flows)
+        if monthly_irr is None:
+            res["crm_irr"] = na(why)
+        else:
+            res["crm_irr"] = Result(annual_rate(monthly_irr) * 100.0, None, None)
+        payback = payback_months(benefits, costs)
+        if payback is not None:
+            res["crm_payback_months"] = Result(payback, None, None)
+        elif not any(costs):
+            res["crm_payback_months"] = na(
+                "no CRM investment entries up to the period end"
+            )
+        else:
+            res["crm_payback_months"] = na("not paid back by the period end")
+        return {COMPANY: res}
+
+    def drill(self, code, scope, scope_id, part):
+        ctx = self.ctx
+        if scope != "company":
+            return None
+        inv = self._investment()
+        entries = [
+            ("investment_id", "=", inv.id if inv else 0),
+            ("date", "<", ctx.date_end),
+        ]
+        if code in ("crm_tco", "crm_npv", "crm_irr", "crm_payback_months"):
+            return "crm.kpi.investment.entry", entries
+        if code == "crm_roi" and part == "denominator":
+            return "crm.kpi.investment.entry", entries
+        if code == "revenue_to_equity" and part == "numerator":
+            return events_domain(
+                ctx, ctx.date_end - relativedelta(years=1), ctx.date_end
+            )
+        if code == "incremental_gross_profit" and part == "numerator":
+            return events_domain(ctx, ctx.date_start, ctx.date_end)
+        if (
+            code in ("crm_benefit", "crm_roi")
+            and part == "numerator"
+            and inv
+            and inv.go_live_date
+        ):
+            return events_domain(ctx, inv.go_live_month(), ctx.date_end)
+        return None
+
+
+# groups whose members are licensed CRM users: sales or helpdesk access
+CRM_USER_GROUPS = (
+    "sales_team.group_sale_salesman",
+    "helpdesk_mgmt.group_helpdesk_user_own",
+)
+
+
+def licensed_crm_users(env, company):
+    """Active internal users of ``company`` with sales or helpdesk access."""
+    groups = [
+        gid
+        for xmlid in CRM_USER_GROUPS
+        if (
+            gid := env["ir.model.data"]._xmlid_to_res_id(
+                xmlid, raise_if_not_found=False
+            )
+        )
+    ]
+    if not groups:
+        return 0
+    return (
+        env["res.users"]
+        .sudo()
+        .search_count(
+            [
+                ("share", "=", False),
+                ("company_ids", "in", company.id),
+                ("all_group_ids", "in", groups),
+            ]
+        )
+    )
