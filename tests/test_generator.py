@@ -1,0 +1,280 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from datetime import date, datetime
+
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
+
+from odoo.addons.crm_success_kpi.generator.history import PARAM_PREFIX, generate
+
+END = date(2025, 6, 30)
+SIZE = {"customers": 40, "months": 6, "seed": 7, "end_date": END}
+
+
+class _Undo(Exception):
+    """Raised to roll a savepoint back on purpose."""
+
+
+@tagged("post_install", "-at_install")
+class TestGenerator(TransactionCase):
+    def _snapshot(self):
+        """Id-free aggregates of the generated rows."""
+        cr = self.env.cr
+        self.env.flush_all()
+        snap = {}
+        cr.execute(
+            """
+            SELECT so.name, p.name, so.date_order, so.amount_untaxed, so.amount_total,
+                   so.margin, so.currency_rate, c.name, l.name, camp.name::text,
+                   so.state
+              FROM sale_order so
+              JOIN res_partner p ON p.id = so.partner_id
+              JOIN res_currency c ON c.id = so.currency_id
+              LEFT JOIN crm_lead l ON l.id = so.opportunity_id
+              LEFT JOIN utm_campaign camp ON camp.id = so.campaign_id
+             WHERE so.id > %s ORDER BY so.name""",
+            [self.max_id["sale_order"]],
+        )
+        snap["orders"] = cr.fetchall()
+        cr.execute(
+            """
+            SELECT so.name, sol.name, sol.product_uom_qty, sol.price_unit, sol.discount,
+                   sol.price_subtotal, sol.purchase_price, sol.margin
+              FROM sale_order_line sol JOIN sale_order so ON so.id = sol.order_id
+             WHERE so.id > %s ORDER BY so.name, sol.sequence""",
+            [self.max_id["sale_order"]],
+        )
+        snap["lines"] = cr.fetchall()
+        cr.execute(
+            """
+            SELECT l.name, l.type, l.won_status, l.active, l.probability, l.create_date,
+                   l.date_closed, l.date_conversion, l.expected_revenue, p.name
+              FROM crm_lead l LEFT JOIN res_partner p ON p.id = l.partner_id
+             WHERE l.id > %s ORDER BY l.create_date, l.name, l.id""",
+            [self.max_lead],
+        )
+        snap["leads"] = cr.fetchall()
+        cr.execute(
+            """
+            SELECT t.number, t.name, t.create_date, t.closed_date, s.closed, p.name
+              FROM helpdesk_ticket t
+              JOIN helpdesk_ticket_stage s ON s.id = t.stage_id
+              JOIN res_partner p ON p.id = t.partner_id
+             WHERE t.id > %s ORDER BY t.number""",
+            [self.max_id["helpdesk_ticket"]],
+        )
+        snap["tickets"] = cr.fetchall()
+        cr.execute(
+            """
+            SELECT m.model, m.message_type, m.date, a.name
+              FROM mail_message m LEFT JOIN res_partner a ON a.id = m.author_id
+             WHERE m.id > %s AND m.message_id LIKE '<kpiG%%'
+             ORDER BY m.date, m.model, m.message_type, a.name""",
+            [self.max_id["mail_message"]],
+        )
+        snap["messages"] = cr.fetchall()
+        cr.execute(
+            """
+            SELECT name, customer_rank, is_company, create_date FROM res_partner
+             WHERE ref LIKE 'KPIG%%' AND id > %s ORDER BY ref""",
+            [self.max_id["res_partner"]],
+        )
+        snap["customers"] = cr.fetchall()
+        cr.execute(
+            """
+            SELECT i.end_datetime, p.name, l.answer_type, l.value_scale,
+                   l.value_numerical_box
+              FROM survey_user_input i
+              JOIN res_partner p ON p.id = i.partner_id
+              JOIN survey_user_input_line l ON l.user_input_id = i.id
+             WHERE i.access_token LIKE 'kpigen%%' AND p.id > %s
+             ORDER BY i.end_datetime, p.name""",
+            [self.max_id["res_partner"]],
+        )
+        snap["surveys"] = cr.fetchall()
+        return snap
+
+    def setUp(self):
+        super().setUp()
+        # the database may already hold generated data: look only past it
+        self.max_id = {}
+        for table in (
+            "res_partner",
+            "sale_order",
+            "crm_lead",
+            "helpdesk_ticket",
+            "mail_message",
+        ):
+            self.env.cr.execute(
+                SQL("SELECT COALESCE(max(id), 0) FROM %s", SQL.identifier(table))
+            )
+            self.max_id[table] = self.env.cr.fetchone()[0]
+        self.max_lead = self.max_id["crm_lead"]
+
+    def test_generator_deterministic_and_consistent(self):
+        # first run inside a savepoint that is rolled back
+        first = {}
+        with self.assertRaises(_Undo), self.env.cr.savepoint():
+            first["counts"] = generate(self.env, **SIZE)
+            first["snap"] = self._snapshot()
+            raise _Undo()
+        self.env.invalidate_all()
+        self.assertFalse(
+            self.env["ir.config_parameter"].sudo().get_param(PARAM_PREFIX + "7")
+        )
+
+        counts = generate(self.env, **SIZE)
+        snap = self._snapshot()
+
+        # determinism: same seed and end_date => same data
+        for key in (
+            "customers",
+            "sale_orders",
+            "sale_order_lines",
+            "leads",
+            "tickets",
+            "messages",
+            "leads_won",
+            "leads_lost",
+        ):
+            self.assertEqual(counts[key], first["counts"][key], key)
+        for key, rows in snap.items():
+            self.assertEqual(rows, first["snap"][key], key)
+
+        # idempotence: same seed again is skipped
+        again = generate(self.env, **SIZE)
+        self.assertTrue(again.get("skipped"))
+        self.assertEqual(again["sale_orders"], counts["sale_orders"])
+
+        self._check_consistency(counts)
+
+    def _check_consistency(self, counts):
+        env = self.env
+        cr = env.cr
+        self.assertEqual(counts["customers"], 40)
+        self.assertGreater(counts["sale_orders"], 40)
+        self.assertGreater(counts["leads_won"], 0)
+        self.assertGreater(counts["leads_lost"], 0)
+        self.assertGreater(counts["tickets"], 0)
+        self.assertGreater(counts["messages"], counts["tickets"])
+
+        partners = env["res.partner"].search(
+            [("ref", "=like", "KPIG%"), ("id", ">", self.max_id["res_partner"])]
+        )
+        self.assertEqual(len(partners), 40)
+        self.assertTrue(all(p.customer_rank > 0 for p in partners))
+        self.assertTrue(all(p.commercial_partner_id == p for p in partners))
+
+        orders = env["sale.order"].search([("id", ">", self.max_id["sale_order"])])
+        self.assertEqual(len(orders), counts["sale_orders"])
+        self.assertEqual(set(orders.mapped("state")), {"sale"})
+        start = datetime(2025, 1, 1)
+        end = datetime(2025, 6, 30, 23, 59, 59)
+        for order in orders:
+            self.assertTrue(order.order_line, order.name)
+            self.assertAlmostEqual(
+                sum(order.order_line.mapped("price_subtotal")), order.amount_untaxed, 2
+            )
+            self.assertAlmostEqual(
+                order.amount_untaxed + order.amount_tax, order.amount_total, 2
+            )
+            self.assertAlmostEqual(
+                sum(order.order_line.mapped("margin")), order.margin, 2
+            )
+            self.assertTrue(start <= order.date_order <= end, order.name)
+            self.assertTrue(order.partner_id.commercial_partner_id.customer_rank > 0)
+        # second currency with a real rate, and links to won opportunities
+        company_currency = env.ref("base.main_company").currency_id
+        foreign = orders.filtered(lambda o: o.currency_id != company_currency)
+        self.assertTrue(foreign, "second currency expected")
+        self.assertTrue(all(o.currency_rate != 1.0 for o in foreign))
+        self.assertTrue(orders.filtered("opportunity_id"))
+
+        # the ORM recomputes the same amounts, margins and rates
+        sample = orders[:15] | foreign[:15]
+        stored = {
+            o.id: (o.amount_untaxed, o.amount_total, o.margin, o.currency_rate)
+            for o in sample
+        }
+        env.invalidate_all()
+        sample = env["sale.order"].browse(list(stored))
+        sample.order_line._compute_amount()
+        sample.order_line._compute_purchase_price()
+        sample.order_line._compute_margin()
+        sample._compute_amounts()
+        sample._compute_currency_rate()
+        sample._compute_margin()
+        for order in sample:
+            untaxed, total, margin, rate = stored[order.id]
+            self.assertAlmostEqual(order.amount_untaxed, untaxed, 2)
+            self.assertAlmostEqual(order.amount_total, total, 2)
+            self.assertAlmostEqual(order.margin, margin, delta=0.011)
+            self.assertAlmostEqual(order.currency_rate, rate, 9)
+        env.invalidate_all()
+
+        Lead = env["crm.lead"].with_context(active_test=False)
+        leads = Lead.search([("id", ">", self.max_lead)])
+        self.assertEqual(len(leads), counts["leads"])
+        won = leads.filtered(lambda lead: lead.won_status == "won")
+        lost = leads.filtered(lambda lead: lead.won_status == "lost")
+        self.assertEqual(len(won), counts["leads_won"])
+        self.assertEqual(len(lost), counts["leads_lost"])
+        self.assertTrue(
+            all(
+                lead.date_closed and lead.probability == 100 and lead.stage_id.is_won
+                for lead in won
+            )
+        )
+        self.assertTrue(
+            all(
+                lead.date_closed and not lead.active and lead.lost_reason_id
+                for lead in lost
+            )
+        )
+        self.assertTrue(won.filtered("date_conversion"))
+        self.assertTrue(leads.filtered("source_id"))
+
+        tickets = env["helpdesk.ticket"].search(
+            [("id", ">", self.max_id["helpdesk_ticket"])]
+        )
+        self.assertEqual(len(tickets), counts["tickets"])
+        closed = tickets.filtered("closed")
+        self.assertTrue(closed)
+        self.assertTrue(all(t.closed_date for t in closed))
+        ticket = tickets[0]
+        self.assertTrue(ticket.message_ids)
+        self.assertIn(
+            ticket.commercial_partner_id,
+            ticket.message_ids.author_id
+            | ticket.message_ids.author_id.commercial_partner_id,
+        )
+
+        # optional parts: surveys and costs of the KPI addon, when present
+        Survey = env["survey.survey"]
+        if "kpi_survey_type" in Survey._fields and env.ref(
+            "crm_success_kpi.survey_kpi_nps", raise_if_not_found=False
+        ):
+            self.assertGreater(counts["survey_answers"], 0)
+            inputs = env["survey.user_input"].search(
+                [
+                    ("access_token", "=like", "kpigen%"),
+                    ("partner_id", ">", self.max_id["res_partner"]),
+                ]
+            )
+            self.assertEqual(len(inputs), counts["survey_answers"])
+            self.assertEqual(set(inputs.mapped("state")), {"done"})
+            self.assertTrue(all(i.user_input_line_ids for i in inputs))
+        else:
+            self.assertTrue(counts.get("survey_skipped"))
+        if "crm.kpi.cost" in env:
+            self.assertGreater(counts["costs"], 0)
+        else:
+            self.assertTrue(counts.get("costs_skipped"))
+
+        cr.execute(
+            """
+            SELECT count(*) FROM mail_message
+             WHERE mail_activity_type_id IS NOT NULL AND message_id LIKE '<kpiG%%'
+               AND id > %s""",
+            [self.max_id["mail_message"]],
+        )
+        self.assertEqual(cr.fetchone()[0], counts["activities_done"])
