@@ -1,0 +1,44 @@
+# Project commands; all of them are implemented in scripts/kpictl.py.
+#   make demo      [DB=crm_kpi_demo] [PORT=8069] [RESET=1]
+#   make test      [PYTEST_ARGS="-k churn"]  (or: make test PYTEST_ARGS=tests/test_x.py)
+#   make lint
+#   make generate  [DB=crm_kpi_demo] [CUSTOMERS=3000] [MONTHS=24] [SEED=42]
+#   make bench     [BENCH_ARGS=...]
+#   make pg-stop   stop the private PostgreSQL cluster of this checkout
+PYTHON ?= python3
+KPICTL := $(PYTHON) scripts/kpictl.py
+DB ?= crm_kpi_demo
+PORT ?= 8069
+CUSTOMERS ?= 3000
+MONTHS ?= 24
+SEED ?= 42
+
+.PHONY: demo test lint format generate backfill bench pg-stop help
+
+help:
+	@sed -n '2,8p' Makefile
+
+demo:
+	$(KPICTL) demo --db $(DB) --port $(PORT) $(if $(RESET),--reset)
+
+test:
+	$(KPICTL) test -- $(PYTEST_ARGS)
+
+lint:
+	$(KPICTL) lint
+
+format:
+	$(PYTHON) -m ruff check --fix .
+	$(PYTHON) -m ruff format .
+
+generate:
+	$(KPICTL) generate --db $(DB) --customers $(CUSTOMERS) --months $(MONTHS) --seed $(SEED)
+
+backfill:
+	$(KPICTL) backfill --db $(DB) --months $(MONTHS)
+
+bench:
+	$(KPICTL) bench -- $(BENCH_ARGS)
+
+pg-stop:
+	$(KPICTL) pg-stop
