@@ -47,9 +47,10 @@ class CustomersFamily(Family):
                 """CASE GROUPING(ev.team_id, ev.user_id) WHEN 3 THEN 'company'
                                                         WHEN 1 THEN 'team'
                                                         ELSE 'user' END AS scope,
-                   CASE GROUPING(ev.team_id, ev.user_id) WHEN 3 THEN NULL
-                                                        WHEN 1 THEN ev.team_id
-                                                        ELSE ev.user_id END AS scope_id"""
+                   CASE GROUPING(ev.team_id, ev.user_id)
+                        WHEN 3 THEN NULL
+                        WHEN 1 THEN ev.team_id
+                        ELSE ev.user_id END AS scope_id"""
             )
             group_by = SQL(
                 "GROUPING SETS ((ev.partner_id), (ev.partner_id, ev.team_id),"

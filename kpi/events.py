@@ -17,9 +17,7 @@ def events_sql(ctx, date_to, date_from=None):
     """``SELECT`` of revenue events of ``ctx.company`` with local dates in
     ``[date_from, date_to)`` (``date_from=None``: since the beginning)."""
     if uses_invoices(ctx.company):
-        lower = (
-            SQL("AND am.invoice_date >= %s", date_from) if date_from else SQL("")
-        )
+        lower = SQL("AND am.invoice_date >= %s", date_from) if date_from else SQL("")
         return SQL(
             """
             SELECT am.id AS res_id,
@@ -41,9 +39,7 @@ def events_sql(ctx, date_to, date_from=None):
             date_to=date_to,
             lower=lower,
         )
-    lower = (
-        SQL("AND so.date_order >= %s", ctx.utc(date_from)) if date_from else SQL("")
-    )
+    lower = SQL("AND so.date_order >= %s", ctx.utc(date_from)) if date_from else SQL("")
     return SQL(
         """
         SELECT so.id AS res_id,

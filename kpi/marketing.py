@@ -17,7 +17,9 @@ class MarketingFamily(Family):
     def _costs_sql(self):
         ctx = self.ctx
         if "crm.kpi.cost" not in self.env:
-            return SQL("SELECT NULL::int AS campaign_id, NULL::int AS team_id WHERE FALSE")
+            return SQL(
+                "SELECT NULL::int AS campaign_id, NULL::int AS team_id WHERE FALSE"
+            )
         return SQL(
             """SELECT campaign_id, team_id FROM crm_kpi_cost
                 WHERE company_id = %s AND date >= %s AND date < %s
@@ -69,10 +71,13 @@ class MarketingFamily(Family):
                 "campaigns": count(r["campaigns"]),
                 "campaign_orders": count(r["orders"]),
             }
-        company = results.setdefault(COMPANY, {
-            "campaigns": count(0),
-            "campaign_orders": count(0),
-        })
+        company = results.setdefault(
+            COMPANY,
+            {
+                "campaigns": count(0),
+                "campaign_orders": count(0),
+            },
+        )
         company.update(self._web())
         return results
 
@@ -140,15 +145,26 @@ class MarketingFamily(Family):
         if code == "campaigns" and part == "numerator":
             return "utm.campaign", [
                 "|",
-                ("id", "in", self.env["crm.lead"].with_context(active_test=False)._search(
-                    [
-                        ("company_id", "=", self.company.id),
-                        ("create_date", ">=", ctx.start_utc),
-                        ("create_date", "<", ctx.end_utc),
-                    ]
-                ).subselect("campaign_id")),
-                ("id", "in", self.env["sale.order"]._search(
-                    events_domain(ctx, ctx.date_start, ctx.date_end)[1]
-                ).subselect("campaign_id")),
+                (
+                    "id",
+                    "in",
+                    self.env["crm.lead"]
+                    .with_context(active_test=False)
+                    ._search(
+                        [
+                            ("company_id", "=", self.company.id),
+                            ("create_date", ">=", ctx.start_utc),
+                            ("create_date", "<", ctx.end_utc),
+                        ]
+                    )
+                    .subselect("campaign_id"),
+                ),
+                (
+                    "id",
+                    "in",
+                    self.env["sale.order"]
+                    ._search(events_domain(ctx, ctx.date_start, ctx.date_end)[1])
+                    .subselect("campaign_id"),
+                ),
             ]
         return None

@@ -23,7 +23,11 @@ class RevenueFamily(Family):
         or None when not defined for this granularity."""
         ctx = self.ctx
         if kind == "qoq":
-            shifts = {"week": ("week", -13), "month": ("month", -3), "quarter": ("quarter", -1)}
+            shifts = {
+                "week": ("week", -13),
+                "month": ("month", -3),
+                "quarter": ("quarter", -1),
+            }
         else:
             shifts = {
                 "week": ("week", -52),

@@ -58,7 +58,9 @@ class SalesFamily(Family):
     )
 
     def _ref(self, xmlid):
-        return self.env["ir.model.data"]._xmlid_to_res_id(xmlid, raise_if_not_found=False)
+        return self.env["ir.model.data"]._xmlid_to_res_id(
+            xmlid, raise_if_not_found=False
+        )
 
     def _leads_sql(self):
         ctx = self.ctx
@@ -252,7 +254,6 @@ class SalesFamily(Family):
 
     # -- drill-down ----------------------------------------------------------
     def drill(self, code, scope, scope_id, part):
-        ctx = self.ctx
         if code in ("sales_calls", "outbound_emails"):
             column = "is_call" if code == "sales_calls" else "is_email"
             rows = self.fetch(
@@ -283,7 +284,10 @@ class SalesFamily(Family):
             "unanswered_leads": ("created AND first_date IS NULL", None),
             "inquiries_email": ("created AND by_email", None),
             "inquiries_website": (
-                SQL("created AND medium_id = %s", self._ref("utm.utm_medium_website") or 0),
+                SQL(
+                    "created AND medium_id = %s",
+                    self._ref("utm.utm_medium_website") or 0,
+                ),
                 None,
             ),
             "campaign_responses": ("created AND campaign_id IS NOT NULL", None),

@@ -111,7 +111,7 @@ class CrmKpiCost(models.Model):
     @api.model
     def _cron_kpi_sync_analytic(self):
         """Daily: sync every company, one commit per company."""
-        companies = self.env["res.company"].sudo().search([])
+        companies = self.env["res.company"].sudo().search([("active", "=", True)])
         for index, company in enumerate(companies):
             try:
                 with self.env.cr.savepoint():

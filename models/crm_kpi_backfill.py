@@ -112,8 +112,15 @@ class CrmKpiBackfill(models.Model):
                 rec.write(
                     {
                         "position": base + done,
-                        "last_period": f"{company.name} {granularity} "
-                        f"{P.period_label(granularity, start, company.kpi_period_calendar)}",
+                        "last_period": " ".join(
+                            (
+                                company.name,
+                                granularity,
+                                P.period_label(
+                                    granularity, start, company.kpi_period_calendar
+                                ),
+                            )
+                        ),
                     }
                 )
 
@@ -137,7 +144,9 @@ class CrmKpiBackfill(models.Model):
         return True
 
     def action_reset(self):
-        self.write({"state": "draft", "position": 0, "failed_count": 0, "last_period": False})
+        self.write(
+            {"state": "draft", "position": 0, "failed_count": 0, "last_period": False}
+        )
         return True
 
     @api.model

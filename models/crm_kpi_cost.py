@@ -152,7 +152,6 @@ class CrmKpiCost(models.Model):
     )
     campaign_id = fields.Many2one(
         "utm.campaign",
-        string="Campaign",
         index="btree_not_null",
         ondelete="set null",
         help="Costs with a campaign count in that campaign's ROI.",
@@ -179,7 +178,6 @@ class CrmKpiCost(models.Model):
     )
     analytic_account_id = fields.Many2one(
         "account.analytic.account",
-        string="Analytic Account",
         readonly=True,
         copy=False,
     )

@@ -48,7 +48,7 @@ class CrmKpiInvestment(models.Model):
         "user with sales or helpdesk access) per month.",
     )
     hourly_cost = fields.Monetary(
-        "Hourly Cost", currency_field="currency_id", help="Cost of one working hour."
+        currency_field="currency_id", help="Cost of one working hour."
     )
     discount_rate = fields.Float(
         "Annual Discount Rate (%)",
@@ -66,9 +66,7 @@ class CrmKpiInvestment(models.Model):
         "of the average of the 12 months before go-live (for instance when "
         "there is no sales history in Odoo before go-live).",
     )
-    baseline_monthly_gross_profit = fields.Monetary(
-        "Baseline Monthly Gross Profit", currency_field="currency_id"
-    )
+    baseline_monthly_gross_profit = fields.Monetary(currency_field="currency_id")
     entry_ids = fields.One2many(
         "crm.kpi.investment.entry", "investment_id", string="Investment Entries"
     )
@@ -84,7 +82,6 @@ class CrmKpiInvestment(models.Model):
         help="Active internal users with sales or helpdesk access.",
     )
     monthly_time_saving = fields.Monetary(
-        "Monthly Time Saving",
         currency_field="currency_id",
         compute="_compute_totals",
         help="Hours saved × licensed users × hourly cost.",

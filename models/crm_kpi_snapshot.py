@@ -51,10 +51,17 @@ class CrmKpiSnapshot(models.Model):
     currency_id = fields.Many2one(related="company_id.currency_id")
     scope = fields.Selection(SCOPE, required=True, readonly=True)
     scope_key = fields.Char(required=True, readonly=True)
-    team_id = fields.Many2one("crm.team", readonly=True, ondelete="cascade", index="btree_not_null")
-    user_id = fields.Many2one("res.users", readonly=True, ondelete="cascade", index="btree_not_null")
+    team_id = fields.Many2one(
+        "crm.team", readonly=True, ondelete="cascade", index="btree_not_null"
+    )
+    user_id = fields.Many2one(
+        "res.users", readonly=True, ondelete="cascade", index="btree_not_null"
+    )
     helpdesk_team_id = fields.Many2one(
-        "helpdesk.ticket.team", readonly=True, ondelete="cascade", index="btree_not_null"
+        "helpdesk.ticket.team",
+        readonly=True,
+        ondelete="cascade",
+        index="btree_not_null",
     )
     computed_at = fields.Datetime(readonly=True)
     value_ids = fields.One2many("crm.kpi.value", "snapshot_id", string="Values")
@@ -97,7 +104,7 @@ class CrmKpiSnapshot(models.Model):
             )
         date_start = fields.Date.to_date(date_start)
         if companies is None:
-            companies = self.env["res.company"].sudo().search([])
+            companies = self.env["res.company"].sudo().search([("active", "=", True)])
         snapshots = self.browse()
         for company in companies:
             snapshots |= self._compute_company_period(company, granularity, date_start)
@@ -147,10 +154,7 @@ class CrmKpiSnapshot(models.Model):
         now = fields.Datetime.now()
         uid = self.env.uid
         label = P.period_label(ctx.granularity, ctx.date_start, ctx.calendar)
-        kpis = {
-            k.code: k
-            for k in self.env["crm.kpi.definition"].sudo().search([])
-        }
+        kpis = {k.code: k for k in self.env["crm.kpi.definition"].sudo().search([])}
         keys = sorted(results, key=lambda k: (k[0], k[1] or 0))
         snapshot_ids = {}
         if keys:
@@ -311,13 +315,18 @@ class CrmKpiSnapshot(models.Model):
         today = fields.Date.context_today(self)
         started = fields.Datetime.now()
         tasks = []
-        for company in self.env["res.company"].sudo().search([]):
+        for company in self.env["res.company"].sudo().search([("active", "=", True)]):
             calendar = company.kpi_period_calendar or "gregorian"
             for granularity in P.GRANULARITIES:
                 current = P.period_start(granularity, today, calendar)
                 previous = P.shift_period(granularity, current, -1, calendar)
-                tasks += [(company, granularity, previous), (company, granularity, current)]
-        self._run_tasks(tasks, skip_computed_since=started.replace(hour=0, minute=0, second=0))
+                tasks += [
+                    (company, granularity, previous),
+                    (company, granularity, current),
+                ]
+        self._run_tasks(
+            tasks, skip_computed_since=started.replace(hour=0, minute=0, second=0)
+        )
 
     @api.model
     def _run_tasks(self, tasks, skip_computed_since=None, progress=None, commit=True):
@@ -367,7 +376,18 @@ class CrmKpiSnapshot(models.Model):
                 "date_from": date_from,
                 "date_to": date_to,
                 "granularities": ",".join(granularities or P.GRANULARITIES),
-                "company_ids": [(6, 0, (companies or self.env["res.company"].sudo().search([])).ids)],
+                "company_ids": [
+                    (
+                        6,
+                        0,
+                        (
+                            companies
+                            or self.env["res.company"]
+                            .sudo()
+                            .search([("active", "=", True)])
+                        ).ids,
+                    )
+                ],
             }
         )
         backfill._process()

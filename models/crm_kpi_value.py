@@ -17,8 +17,12 @@ class CrmKpiValue(models.Model):
         "crm.kpi.snapshot", required=True, readonly=True, ondelete="cascade", index=True
     )
     kpi_id = fields.Many2one(
-        "crm.kpi.definition", string="KPI", required=True, readonly=True,
-        ondelete="cascade", index=True,
+        "crm.kpi.definition",
+        string="KPI",
+        required=True,
+        readonly=True,
+        ondelete="cascade",
+        index=True,
     )
     kpi_code = fields.Char(readonly=True, index=True)
     area = fields.Selection(AREAS, readonly=True)
@@ -48,10 +52,8 @@ class CrmKpiValue(models.Model):
     company_id = fields.Many2one("res.company", readonly=True, index=True)
     scope = fields.Selection(SCOPE, readonly=True, index=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
-    user_id = fields.Many2one("res.users", string="User", readonly=True)
-    helpdesk_team_id = fields.Many2one(
-        "helpdesk.ticket.team", string="Helpdesk Team", readonly=True
-    )
+    user_id = fields.Many2one("res.users", readonly=True)
+    helpdesk_team_id = fields.Many2one("helpdesk.ticket.team", readonly=True)
 
     _snapshot_kpi_unique = models.Constraint(
         "UNIQUE(snapshot_id, kpi_id)", "A snapshot holds one value per KPI."
@@ -105,7 +107,10 @@ class CrmKpiValue(models.Model):
                 snapshot.company_id, snapshot.granularity, snapshot.date_start
             )
             scope_id = (
-                snapshot.team_id.id or snapshot.helpdesk_team_id.id or snapshot.user_id.id or None
+                snapshot.team_id.id
+                or snapshot.helpdesk_team_id.id
+                or snapshot.user_id.id
+                or None
             )
             found = family_cls(ctx).drill(self.kpi_code, snapshot.scope, scope_id, part)
         if not found:
@@ -113,7 +118,9 @@ class CrmKpiValue(models.Model):
                 self.env._(
                     "%(kpi)s has no list of records behind its %(part)s.",
                     kpi=self.kpi_id.name,
-                    part=self.env._("numerator") if part == "numerator" else self.env._("denominator"),
+                    part=self.env._("numerator")
+                    if part == "numerator"
+                    else self.env._("denominator"),
                 )
             )
         model, domain = found
@@ -121,7 +128,11 @@ class CrmKpiValue(models.Model):
         return {
             "type": "ir.actions.act_window",
             "name": f"{self.kpi_id.name} · {snapshot.period_label} · "
-            + (self.env._("numerator") if part == "numerator" else self.env._("denominator")),
+            + (
+                self.env._("numerator")
+                if part == "numerator"
+                else self.env._("denominator")
+            ),
             "res_model": model,
             "views": [(False, "list"), (False, "form")],
             "domain": domain,

@@ -12,24 +12,31 @@ class CrmLead(models.Model):
     _inherit = "crm.lead"
 
     kpi_first_response_hours = fields.Float(
-        "First Response (h)", compute="_compute_kpi_lead", digits=(16, 2),
+        "First Response (h)",
+        compute="_compute_kpi_lead",
+        digits=(16, 2),
         help="Hours from creation to the first response of the company: a "
         "message or email sent by an internal user, a completed activity or a "
         "logged call.",
     )
     kpi_first_response_working_hours = fields.Float(
-        "First Response (working h)", compute="_compute_kpi_lead", digits=(16, 2),
+        "First Response (working h)",
+        compute="_compute_kpi_lead",
+        digits=(16, 2),
         help="The same, counted in the working hours of the company's calendar.",
     )
     kpi_responded = fields.Boolean("Responded", compute="_compute_kpi_lead")
     kpi_call_count = fields.Integer("Calls", compute="_compute_kpi_lead")
     kpi_email_count = fields.Integer("Emails Sent", compute="_compute_kpi_lead")
     kpi_followup_count = fields.Integer(
-        "Follow-ups", compute="_compute_kpi_lead",
+        "Follow-ups",
+        compute="_compute_kpi_lead",
         help="Completed activities other than calls, before the lead closed.",
     )
     kpi_sales_cycle_days = fields.Float(
-        "Sales Cycle (days)", compute="_compute_kpi_lead", digits=(16, 1),
+        "Sales Cycle (days)",
+        compute="_compute_kpi_lead",
+        digits=(16, 1),
         help="Days from creation to won.",
     )
     kpi_campaign_id = fields.Many2one(

@@ -19,18 +19,25 @@ class ResPartner(models.Model):
         "res.currency", compute="_compute_kpi_customer", string="KPI Currency"
     )
     kpi_lifetime_revenue = fields.Monetary(
-        "Lifetime Revenue", compute="_compute_kpi_customer",
+        "Lifetime Revenue",
+        compute="_compute_kpi_customer",
         currency_field="kpi_currency_id",
     )
     kpi_order_count = fields.Integer("Revenue Events", compute="_compute_kpi_customer")
-    kpi_first_purchase_date = fields.Date("First Purchase", compute="_compute_kpi_customer")
-    kpi_last_purchase_date = fields.Date("Last Purchase", compute="_compute_kpi_customer")
+    kpi_first_purchase_date = fields.Date(
+        "First Purchase", compute="_compute_kpi_customer"
+    )
+    kpi_last_purchase_date = fields.Date(
+        "Last Purchase", compute="_compute_kpi_customer"
+    )
     kpi_average_order_value = fields.Monetary(
-        "Average Order Value", compute="_compute_kpi_customer",
+        "Average Order Value",
+        compute="_compute_kpi_customer",
         currency_field="kpi_currency_id",
     )
     kpi_purchase_frequency = fields.Float(
-        "Purchases per Year", compute="_compute_kpi_customer",
+        "Purchases per Year",
+        compute="_compute_kpi_customer",
         help="Revenue events per year since the first purchase.",
     )
     kpi_customer_status = fields.Selection(
@@ -43,7 +50,8 @@ class ResPartner(models.Model):
         "purchase in the whole window.",
     )
     kpi_predicted_clv = fields.Monetary(
-        "Predicted CLV", compute="_compute_kpi_customer",
+        "Predicted CLV",
+        compute="_compute_kpi_customer",
         currency_field="kpi_currency_id",
         help="Average order value × purchases per year × expected lifetime in years "
         "(1 / the company's annual churn rate).",
@@ -92,16 +100,20 @@ class ResPartner(models.Model):
     def _kpi_annual_churn(self):
         """Trailing 12-month churn of the current company, from its latest
         monthly snapshot (stored as the CLV value's denominator)."""
-        value = self.env["crm.kpi.value"].sudo().search(
-            [
-                ("company_id", "=", self.env.company.id),
-                ("scope", "=", "company"),
-                ("granularity", "=", "month"),
-                ("kpi_code", "=", "clv"),
-                ("denominator", ">", 0),
-            ],
-            order="date_start desc",
-            limit=1,
+        value = (
+            self.env["crm.kpi.value"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", self.env.company.id),
+                    ("scope", "=", "company"),
+                    ("granularity", "=", "month"),
+                    ("kpi_code", "=", "clv"),
+                    ("denominator", ">", 0),
+                ],
+                order="date_start desc",
+                limit=1,
+            )
         )
         return value.denominator
 
@@ -116,7 +128,8 @@ class ResPartner(models.Model):
             self.env.cr.execute(
                 SQL(
                     """WITH ev AS (%s)
-                       SELECT partner_id, company_id, COUNT(*) AS n, SUM(amount) AS amount,
+                       SELECT partner_id, company_id, COUNT(*) AS n,
+                              SUM(amount) AS amount,
                               MIN(day) AS first_day, MAX(day) AS last_day
                          FROM ev GROUP BY partner_id, company_id""",
                     self._kpi_events_query(ids),
@@ -130,7 +143,9 @@ class ResPartner(models.Model):
                     amount = company.currency_id._convert(
                         amount or 0.0, currency, self.env.company, today
                     )
-                s = stats.setdefault(pid, {"n": 0, "amount": 0.0, "first": first, "last": last})
+                s = stats.setdefault(
+                    pid, {"n": 0, "amount": 0.0, "first": first, "last": last}
+                )
                 s["n"] += n
                 s["amount"] += amount or 0.0
                 s["first"] = min(s["first"], first)
@@ -198,7 +213,9 @@ class ResPartner(models.Model):
         )
         buyers = {}
         for pid, first, last in self.env.cr.fetchall():
-            buyers[pid] = self._kpi_status({"first": first, "last": last}, today, window)
+            buyers[pid] = self._kpi_status(
+                {"first": first, "last": last}, today, window
+            )
         matching = [pid for pid, status in buyers.items() if status in wanted]
         if "prospect" in wanted:
             domain = Domain("commercial_partner_id", "in", matching) | Domain(
@@ -233,4 +250,3 @@ class ResPartner(models.Model):
                 ("state", "=", "sale"),
             ],
         }
-

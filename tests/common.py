@@ -46,7 +46,11 @@ class KpiCase(TransactionCase):
             company_ids=[Command.set(cls.company.ids)],
         )
         cls.team = cls.env["crm.team"].create(
-            {"name": "KPI Team A", "company_id": cls.company.id, "user_id": cls.manager.id}
+            {
+                "name": "KPI Team A",
+                "company_id": cls.company.id,
+                "user_id": cls.manager.id,
+            }
         )
         cls.team_b = cls.env["crm.team"].create(
             {"name": "KPI Team B", "company_id": cls.company.id}
@@ -169,7 +173,10 @@ class KpiCase(TransactionCase):
         """``{code: value record}`` of one scope."""
         snap = snapshots.filtered(
             lambda s: s.scope == scope
-            and (scope_id is None or (s.team_id or s.user_id or s.helpdesk_team_id).id == scope_id)
+            and (
+                scope_id is None
+                or (s.team_id or s.user_id or s.helpdesk_team_id).id == scope_id
+            )
         )
         self.assertEqual(len(snap), 1, f"one {scope} snapshot expected")
         return {v.kpi_code: v for v in snap.value_ids}
@@ -177,10 +184,14 @@ class KpiCase(TransactionCase):
     def assertKpi(self, values, code, expected, places=2):
         value = values[code]
         if expected is None:
-            self.assertFalse(value.has_value, f"{code} should be n/a, got {value.value}")
+            self.assertFalse(
+                value.has_value, f"{code} should be n/a, got {value.value}"
+            )
             self.assertTrue(value.note, f"{code} n/a must say why")
         else:
-            self.assertTrue(value.has_value, f"{code} should have a value ({value.note})")
+            self.assertTrue(
+                value.has_value, f"{code} should have a value ({value.note})"
+            )
             self.assertAlmostEqual(value.value, expected, places=places, msg=code)
 
 

@@ -21,13 +21,17 @@ class TestCustomerWorkedExamples(KpiCase):
         leaving = cls.make_customers(5, "Leaving")
         new = cls.make_customers(20, "New")
         specs = [{"partner": p, "date": D(2026, 6, 15)} for p in loyal]
-        specs += [{"partner": p, "date": D(2026, 10, 5), "amount": 200.0} for p in loyal]
+        specs += [
+            {"partner": p, "date": D(2026, 10, 5), "amount": 200.0} for p in loyal
+        ]
         specs += [{"partner": p, "date": D(2025, 10, 15)} for p in leaving]
         specs += [{"partner": p, "date": D(2026, 10, 20), "amount": 50.0} for p in new]
         # one loyal customer buys twice in October: a repeat purchase
         specs.append({"partner": loyal[0], "date": D(2026, 10, 25), "amount": 100.0})
         cls.make_orders(specs)
-        cls.snapshots = cls.Snapshot.compute_period("month", D(2026, 10, 1), companies=cls.company)
+        cls.snapshots = cls.Snapshot.compute_period(
+            "month", D(2026, 10, 1), companies=cls.company
+        )
 
     def test_counts_and_identity(self):
         v = self.values(self.snapshots)
@@ -83,28 +87,40 @@ class TestCustomerWorkedExamples(KpiCase):
         self.assertEqual(len(lost), 5)
         self.assertTrue(all(p.name.startswith("Leaving") for p in lost))
         action = v["churn_rate"].action_open_denominator()
-        self.assertEqual(self.env[action["res_model"]].search_count(action["domain"]), 100)
+        self.assertEqual(
+            self.env[action["res_model"]].search_count(action["domain"]), 100
+        )
         action = v["revenue"].action_open_numerator()
         orders = self.env[action["res_model"]].search(action["domain"])
         self.assertEqual(len(orders), 116)
         self.assertAlmostEqual(sum(orders.mapped("amount_untaxed")), 20100.0)
 
     def test_recompute_replaces(self):
-        before = self.env["crm.kpi.value"].search_count([("company_id", "=", self.company.id)])
-        again = self.Snapshot.compute_period("month", D(2026, 10, 17), companies=self.company)
+        before = self.env["crm.kpi.value"].search_count(
+            [("company_id", "=", self.company.id)]
+        )
+        again = self.Snapshot.compute_period(
+            "month", D(2026, 10, 17), companies=self.company
+        )
         self.assertEqual(again, self.snapshots, "same snapshots, not new ones")
-        after = self.env["crm.kpi.value"].search_count([("company_id", "=", self.company.id)])
+        after = self.env["crm.kpi.value"].search_count(
+            [("company_id", "=", self.company.id)]
+        )
         self.assertEqual(before, after)
 
     def test_empty_period(self):
-        snaps = self.Snapshot.compute_period("month", D(2020, 1, 1), companies=self.company)
+        snaps = self.Snapshot.compute_period(
+            "month", D(2020, 1, 1), companies=self.company
+        )
         v = self.values(snaps)
         self.assertKpi(v, "new_customers", 0)
         self.assertKpi(v, "churn_rate", None)
         self.assertKpi(v, "retention_rate", None)
         self.assertKpi(v, "average_customer_value", None)
         self.assertKpi(v, "clv", None)
-        self.assertEqual(v["churn_rate"].display_value, "n/a: no customers active at start")
+        self.assertEqual(
+            v["churn_rate"].display_value, "n/a: no customers active at start"
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -133,7 +149,9 @@ class TestNetNewAndReactivation(KpiCase):
         specs += [{"partner": p, "date": D(2026, 3, 20)} for p in back]
         specs += [{"partner": p, "date": D(2025, 12, 1)} for p in steady]
         cls.make_orders(specs)
-        cls.snapshots = cls.Snapshot.compute_period("month", D(2026, 3, 1), companies=cls.company)
+        cls.snapshots = cls.Snapshot.compute_period(
+            "month", D(2026, 3, 1), companies=cls.company
+        )
 
     def test_identity(self):
         v = self.values(self.snapshots)
@@ -153,14 +171,18 @@ class TestNetNewAndReactivation(KpiCase):
 
     def test_active_base_setting(self):
         self.company.kpi_customer_base_method = "active"
-        snaps = self.Snapshot.compute_period("month", D(2026, 3, 1), companies=self.company)
+        snaps = self.Snapshot.compute_period(
+            "month", D(2026, 3, 1), companies=self.company
+        )
         self.assertKpi(self.values(snaps), "customer_base_growth_rate", 100 / 90 * 100)
 
     def test_window_setting(self):
         """With W = 120 days the 10 'steady' customers (2025-12-01) are active
         at 2026-03-01 but not at 2026-04-01: they become lost too."""
         self.company.kpi_activity_window_days = 120
-        snaps = self.Snapshot.compute_period("month", D(2026, 3, 1), companies=self.company)
+        snaps = self.Snapshot.compute_period(
+            "month", D(2026, 3, 1), companies=self.company
+        )
         v = self.values(snaps)
         self.assertEqual(v["churn_rate"].denominator, 10)
         self.assertEqual(v["churn_rate"].numerator, 10)

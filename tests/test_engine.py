@@ -14,12 +14,22 @@ class TestEngine(KpiCase):
         cls.customers = cls.make_customers(80)
         cls.make_orders(
             [
-                {"partner": p, "date": D(2026, 10, 1 + i % 28), "amount": 10.0 * (i + 1)}
+                {
+                    "partner": p,
+                    "date": D(2026, 10, 1 + i % 28),
+                    "amount": 10.0 * (i + 1),
+                }
                 for i, p in enumerate(cls.customers)
             ]
         )
         cls.make_leads(
-            [{"created": datetime(2026, 10, 2), "status": "won", "closed": datetime(2026, 10, 9)}]
+            [
+                {
+                    "created": datetime(2026, 10, 2),
+                    "status": "won",
+                    "closed": datetime(2026, 10, 9),
+                }
+            ]
         )
 
     def test_query_count_does_not_grow_with_data(self):
@@ -34,7 +44,15 @@ class TestEngine(KpiCase):
         others = self.make_customers(40, "More")
         extra_user = self.salesman.copy({"login": "kpi_extra_salesman"})
         self.make_orders(
-            [{"partner": p, "date": D(2026, 10, 3), "user": extra_user, "team": self.team_b} for p in others]
+            [
+                {
+                    "partner": p,
+                    "date": D(2026, 10, 3),
+                    "user": extra_user,
+                    "team": self.team_b,
+                }
+                for p in others
+            ]
         )
         self.env.flush_all()
         # creating a user clears the registry caches: warm them up again
@@ -55,7 +73,11 @@ class TestEngine(KpiCase):
             values, {(v.snapshot_id.id, v.kpi_code): v.value for v in second.value_ids}
         )
         count = self.env["crm.kpi.snapshot"].search_count(
-            [("company_id", "=", self.company.id), ("granularity", "=", "month"), ("date_start", "=", D(2026, 10, 1))]
+            [
+                ("company_id", "=", self.company.id),
+                ("granularity", "=", "month"),
+                ("date_start", "=", D(2026, 10, 1)),
+            ]
         )
         self.assertEqual(count, len(first))
 
@@ -64,7 +86,9 @@ class TestEngine(KpiCase):
         snapshot when the period is recomputed."""
         snaps = self.compute("month", D(2026, 10, 1))
         self.assertTrue(snaps.filtered(lambda s: s.scope == "user"))
-        self.env["sale.order"].search([("company_id", "=", self.company.id)]).write({"user_id": False})
+        self.env["sale.order"].search([("company_id", "=", self.company.id)]).write(
+            {"user_id": False}
+        )
         self.env["crm.lead"].with_context(active_test=False).search(
             [("company_id", "=", self.company.id)]
         ).write({"user_id": False})
@@ -110,7 +134,9 @@ class TestEngine(KpiCase):
         keys = [(s.granularity, s.date_start) for s in snaps]
         self.assertEqual(len(keys), len(set(keys)), "one snapshot per period and scope")
         self.assertEqual(len(keys), 6)
-        october = snaps.filtered(lambda s: s.granularity == "month" and s.date_start == D(2026, 10, 1))
+        october = snaps.filtered(
+            lambda s: s.granularity == "month" and s.date_start == D(2026, 10, 1)
+        )
         self.assertAlmostEqual(
             october.value_ids.filtered(lambda v: v.kpi_code == "revenue").value,
             sum(10.0 * (i + 1) for i in range(80)),
@@ -123,7 +149,11 @@ class TestEngine(KpiCase):
             )
         with self.assertRaisesRegex(ValidationError, "Unknown granularity"):
             self.env["crm.kpi.backfill"].create(
-                {"date_from": D(2026, 7, 1), "date_to": D(2026, 8, 1), "granularities": "month,day"}
+                {
+                    "date_from": D(2026, 7, 1),
+                    "date_to": D(2026, 8, 1),
+                    "granularities": "month,day",
+                }
             )
 
     def test_cron_failure_isolated(self):
@@ -133,14 +163,20 @@ class TestEngine(KpiCase):
             (self.company, "bogus", D(2026, 10, 1)),
             (self.company, "month", D(2026, 10, 1)),
         ]
-        with self.assertLogs("odoo.addons.crm_success_kpi.models.crm_kpi_snapshot", "ERROR"):
+        with self.assertLogs(
+            "odoo.addons.crm_success_kpi.models.crm_kpi_snapshot", "ERROR"
+        ):
             done, failed = self.Snapshot._run_tasks(tasks, commit=False)
         self.assertEqual((done, failed), (2, 1))
 
     @users("kpi_salesman_testengine")
     def test_salesman_sees_own_scope_only(self):
-        self.env["crm.kpi.snapshot"].sudo().compute_period("month", D(2026, 10, 1), companies=self.company)
-        values = self.env["crm.kpi.value"].search([("company_id", "=", self.company.id)])
+        self.env["crm.kpi.snapshot"].sudo().compute_period(
+            "month", D(2026, 10, 1), companies=self.company
+        )
+        values = self.env["crm.kpi.value"].search(
+            [("company_id", "=", self.company.id)]
+        )
         self.assertTrue(values)
         self.assertEqual(set(values.mapped("scope")), {"user"})
         self.assertEqual(values.user_id, self.salesman)
@@ -159,7 +195,9 @@ class TestEngine(KpiCase):
             "kpi_customer_status",
             "kpi_predicted_clv",
         ]
-        Partner = self.env["res.partner"].with_user(self.manager).with_company(self.company)
+        Partner = (
+            self.env["res.partner"].with_user(self.manager).with_company(self.company)
+        )
         counts = []
         Partner.browse(self.customers[:2].ids).read(fields)  # warm caches
         for size in (10, 80):

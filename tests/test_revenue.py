@@ -18,11 +18,27 @@ class TestRevenueTimezone(KpiCase):
         c = cls.make_customers(3)
         cls.make_orders(
             [
-                {"partner": c[0], "date": datetime(2026, 9, 30, 21, 0), "amount": 100.0},
-                {"partner": c[1], "date": datetime(2026, 10, 15, 8, 0), "amount": 200.0},
-                {"partner": c[2], "date": datetime(2026, 10, 31, 21, 0), "amount": 400.0},
+                {
+                    "partner": c[0],
+                    "date": datetime(2026, 9, 30, 21, 0),
+                    "amount": 100.0,
+                },
+                {
+                    "partner": c[1],
+                    "date": datetime(2026, 10, 15, 8, 0),
+                    "amount": 200.0,
+                },
+                {
+                    "partner": c[2],
+                    "date": datetime(2026, 10, 31, 21, 0),
+                    "amount": 400.0,
+                },
                 {"partner": c[0], "date": datetime(2026, 7, 10, 8, 0), "amount": 50.0},
-                {"partner": c[1], "date": datetime(2025, 10, 10, 8, 0), "amount": 250.0},
+                {
+                    "partner": c[1],
+                    "date": datetime(2025, 10, 10, 8, 0),
+                    "amount": 250.0,
+                },
             ]
         )
 
@@ -70,16 +86,36 @@ class TestRevenueCurrencies(KpiCase):
         Rate = cls.env["res.currency.rate"]
         Rate.create(
             [
-                {"currency_id": cls.eur.id, "company_id": cls.company.id, "name": D(2026, 10, 1), "rate": 0.5},
-                {"currency_id": cls.eur.id, "company_id": cls.company.id, "name": D(2026, 11, 1), "rate": 0.25},
+                {
+                    "currency_id": cls.eur.id,
+                    "company_id": cls.company.id,
+                    "name": D(2026, 10, 1),
+                    "rate": 0.5,
+                },
+                {
+                    "currency_id": cls.eur.id,
+                    "company_id": cls.company.id,
+                    "name": D(2026, 11, 1),
+                    "rate": 0.25,
+                },
             ]
         )
         c = cls.make_customers(2)
         cls.make_orders(
             [
-                {"partner": c[0], "date": D(2026, 10, 10), "amount": 100.0, "currency": cls.eur},
+                {
+                    "partner": c[0],
+                    "date": D(2026, 10, 10),
+                    "amount": 100.0,
+                    "currency": cls.eur,
+                },
                 {"partner": c[1], "date": D(2026, 10, 12), "amount": 100.0},
-                {"partner": c[0], "date": D(2026, 11, 5), "amount": 100.0, "currency": cls.eur},
+                {
+                    "partner": c[0],
+                    "date": D(2026, 11, 5),
+                    "amount": 100.0,
+                    "currency": cls.eur,
+                },
             ]
         )
 

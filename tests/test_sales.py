@@ -26,7 +26,12 @@ class TestSalesKpis(KpiCase):
             for r in (1000.0, 2000.0, 3000.0)
         ]
         specs += [
-            {"created": created, "status": "lost", "closed": datetime(2026, 10, 5), "revenue": 500.0}
+            {
+                "created": created,
+                "status": "lost",
+                "closed": datetime(2026, 10, 5),
+                "revenue": 500.0,
+            }
             for _i in range(2)
         ]
         specs += [{"created": created, "revenue": 100.0} for _i in range(5)]
@@ -53,7 +58,9 @@ class TestSalesKpis(KpiCase):
         # creation on the first lead; an internal note does not count
         lead = cls.leads[0]
         cls.env.flush_all()
-        note = lead.with_user(cls.salesman).message_post(body="internal", subtype_xmlid="mail.mt_note")
+        note = lead.with_user(cls.salesman).message_post(
+            body="internal", subtype_xmlid="mail.mt_note"
+        )
         reply = lead.with_user(cls.salesman).message_post(
             body="Hello", message_type="comment", subtype_xmlid="mail.mt_comment"
         )
@@ -67,7 +74,9 @@ class TestSalesKpis(KpiCase):
             (datetime(2026, 10, 1, 12, 0), reply.id),
         )
         cls.env.invalidate_all()
-        cls.snapshots = cls.Snapshot.compute_period("month", D(2026, 10, 1), companies=cls.company)
+        cls.snapshots = cls.Snapshot.compute_period(
+            "month", D(2026, 10, 1), companies=cls.company
+        )
 
     def test_win_rate(self):
         v = self.values(self.snapshots)
@@ -110,15 +119,25 @@ class TestSalesKpis(KpiCase):
     def test_drill_won(self):
         v = self.values(self.snapshots)
         action = v["win_rate"].action_open_numerator()
-        won = self.env["crm.lead"].with_context(active_test=False).search(action["domain"])
+        won = (
+            self.env["crm.lead"]
+            .with_context(active_test=False)
+            .search(action["domain"])
+        )
         self.assertEqual(len(won), 4)
         self.assertEqual(set(won.mapped("won_status")), {"won"})
         action = v["win_rate"].action_open_denominator()
-        decided = self.env["crm.lead"].with_context(active_test=False).search(action["domain"])
+        decided = (
+            self.env["crm.lead"]
+            .with_context(active_test=False)
+            .search(action["domain"])
+        )
         self.assertEqual(len(decided), 7)
 
     def test_empty_period(self):
-        v = self.values(self.Snapshot.compute_period("month", D(2026, 1, 1), companies=self.company))
+        v = self.values(
+            self.Snapshot.compute_period("month", D(2026, 1, 1), companies=self.company)
+        )
         self.assertKpi(v, "deals_won", 0)
         self.assertKpi(v, "win_rate", None)
         self.assertKpi(v, "sales_cycle_days", None)
