@@ -6,6 +6,9 @@ from . import crm_kpi_value
 from . import crm_kpi_backfill
 from . import res_partner
 from . import crm_lead
+from . import crm_kpi_target
+from . import crm_kpi_maturity
+from . import crm_kpi_report_log
 from . import crm_kpi_cost
 from . import account_analytic_sync
 from . import crm_kpi_investment
