@@ -104,7 +104,17 @@ class CrmKpiSnapshot(models.Model):
             )
         date_start = fields.Date.to_date(date_start)
         if companies is None:
-            companies = self.env["res.company"].sudo().search([("active", "=", True)])
+            companies = (
+                self.env["res.company"].sudo().search([("active", "=", True)])
+                if self.env.is_superuser()
+                else self.env.companies
+            )
+        elif not self.env.is_superuser() and companies - self.env.user.company_ids:
+            raise AccessError(
+                self.env._(
+                    "You can only compute the KPIs of the companies you have access to."
+                )
+            )
         snapshots = self.browse()
         for company in companies:
             snapshots |= self._compute_company_period(company, granularity, date_start)
@@ -382,9 +392,13 @@ class CrmKpiSnapshot(models.Model):
                         0,
                         (
                             companies
-                            or self.env["res.company"]
-                            .sudo()
-                            .search([("active", "=", True)])
+                            or (
+                                self.env["res.company"]
+                                .sudo()
+                                .search([("active", "=", True)])
+                                if self.env.is_superuser()
+                                else self.env.companies
+                            )
                         ).ids,
                     )
                 ],

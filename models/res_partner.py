@@ -64,7 +64,16 @@ class ResPartner(models.Model):
         Record rules apply: a user never sees amounts of companies or orders
         he cannot read."""
         company = self.env.company
-        if company.kpi_revenue_source == "invoice":
+        source = (
+            "account.move" if company.kpi_revenue_source == "invoice" else "sale.order"
+        )
+        if not self.env[source].has_access("read"):
+            # no right on the documents (a helpdesk-only user): no events
+            return SQL(
+                "SELECT NULL::int AS partner_id, NULL::int AS company_id,"
+                " NULL::date AS day, NULL::numeric AS amount WHERE FALSE"
+            )
+        if source == "account.move":
             Move = self.env["account.move"]
             domain = [
                 ("state", "=", "posted"),
@@ -135,9 +144,11 @@ class ResPartner(models.Model):
                     self._kpi_events_query(ids),
                 )
             )
+            # fetch before anything else may query on the same cursor
+            rows = self.env.cr.fetchall()
             companies = self.env["res.company"].sudo()
             today = fields.Date.context_today(self)
-            for pid, cid, n, amount, first, last in self.env.cr.fetchall():
+            for pid, cid, n, amount, first, last in rows:
                 company = companies.browse(cid)
                 if company.currency_id != currency:
                     amount = company.currency_id._convert(

@@ -48,6 +48,9 @@ class ResPartner(models.Model):
                 query = Input._search(
                     [
                         ("kpi_partner_id", "in", ids),
+                        # survey responses have no company rule: keep the
+                        # scores of the user's companies only
+                        ("kpi_company_id", "in", self.env.companies.ids),
                         ("kpi_survey_type", "=", "nps"),
                         ("kpi_valid", "=", True),
                         ("state", "=", "done"),

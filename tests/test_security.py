@@ -1,0 +1,654 @@
+"""Who sees what: KPI snapshots and values per scope, the other models of
+the addon, and the KPI fields of partners, leads and tickets.
+
+Two companies, A (the test company) and B.  In A:
+
+==============  ===========================================  ===============
+user            groups                                       teams
+==============  ===========================================  ===============
+manager         sales manager (implies KPI manager)          leads Team A
+salesman        salesperson, own documents only              member Team L
+leader          salesperson, own documents only              leads Team L
+rep_b           salesperson, own documents only              member Team B
+all_leads       salesperson, all documents
+agent           helpdesk, personal tickets                   member H1
+agent_team      helpdesk, team tickets                       member H1
+agent2          helpdesk, personal tickets                   member H2
+hd_leader       helpdesk, personal tickets                   leads H1
+==============  ===========================================  ===============
+
+and ``user_b``, sales manager of company B only.
+
+Snapshots of October 2026 (stored through the engine's ``_store``) exist
+for every scope of A: company, Team L, Team B, salesman, leader, rep_b,
+H1, H2, agent, agent_team, agent2; and in B: company and user_b.
+"""
+
+from datetime import datetime
+
+from odoo import Command
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
+
+from ..kpi import base as kpi_base
+from .common import D, KpiCase
+
+OCT = D(2026, 10, 1)
+
+
+@tagged("post_install", "-at_install")
+class TestKpiSecurity(KpiCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_b = cls.env["res.company"].create(
+            {"name": "KPI Security Co B", "currency_id": cls.usd.id}
+        )
+        cls.env.user.company_ids |= cls.company_b
+        A = cls.company
+
+        def user(login, groups, company=A):
+            return new_test_user(
+                cls.env,
+                login=login,
+                groups=groups,
+                company_id=company.id,
+                company_ids=[Command.set(company.ids)],
+            )
+
+        cls.leader = user("kpi_sec_leader", "sales_team.group_sale_salesman")
+        cls.rep_b = user("kpi_sec_rep_b", "sales_team.group_sale_salesman")
+        cls.all_leads = user(
+            "kpi_sec_all_leads", "sales_team.group_sale_salesman_all_leads"
+        )
+        cls.agent = user("kpi_sec_agent", "helpdesk_mgmt.group_helpdesk_user_own")
+        cls.agent_team = user(
+            "kpi_sec_agent_team", "helpdesk_mgmt.group_helpdesk_user_team"
+        )
+        cls.agent2 = user("kpi_sec_agent2", "helpdesk_mgmt.group_helpdesk_user_own")
+        cls.hd_leader = user(
+            "kpi_sec_hd_leader", "helpdesk_mgmt.group_helpdesk_user_own"
+        )
+        cls.user_b = user(
+            "kpi_sec_user_b",
+            "sales_team.group_sale_manager,helpdesk_mgmt.group_helpdesk_user,"
+            "survey.group_survey_manager",
+            cls.company_b,
+        )
+        # all tickets and all survey answers of company A
+        cls.hd_all = user(
+            "kpi_sec_hd_all",
+            "helpdesk_mgmt.group_helpdesk_user,survey.group_survey_manager",
+        )
+        # sales teams: Team L led by the leader, the salesman a member;
+        # rep_b in Team B
+        cls.team_l = cls.env["crm.team"].create(
+            {
+                "name": "KPI Team L",
+                "company_id": A.id,
+                "user_id": cls.leader.id,
+                "crm_team_member_ids": [
+                    Command.create({"user_id": cls.salesman.id}),
+                    Command.create({"user_id": cls.leader.id}),
+                ],
+            }
+        )
+        cls.team_b.crm_team_member_ids = [Command.create({"user_id": cls.rep_b.id})]
+        # helpdesk teams
+        Team = cls.env["helpdesk.ticket.team"]
+        cls.h1 = Team.create(
+            {
+                "name": "KPI Sec H1",
+                "company_id": A.id,
+                "user_id": cls.hd_leader.id,
+                "user_ids": [
+                    Command.set((cls.agent | cls.agent_team | cls.hd_leader).ids)
+                ],
+            }
+        )
+        cls.h2 = Team.create(
+            {
+                "name": "KPI Sec H2",
+                "company_id": A.id,
+                "user_ids": [Command.set(cls.agent2.ids)],
+            }
+        )
+
+        # snapshots of every scope, stored as the engine stores them
+        Snapshot = cls.env["crm.kpi.snapshot"]
+
+        def store(company, keys):
+            ctx = Snapshot._period_context(company, "month", OCT)
+            results = {
+                key: {
+                    "revenue": kpi_base.count(100 + i),
+                    "win_rate": kpi_base.ratio(1, 4),
+                }
+                for i, key in enumerate(keys)
+            }
+            return Snapshot._store(ctx, results)
+
+        cls.snaps_a = store(
+            A,
+            [
+                ("company", None),
+                ("team", cls.team_l.id),
+                ("team", cls.team_b.id),
+                ("user", cls.salesman.id),
+                ("user", cls.leader.id),
+                ("user", cls.rep_b.id),
+                ("helpdesk_team", cls.h1.id),
+                ("helpdesk_team", cls.h2.id),
+                ("agent", cls.agent.id),
+                ("agent", cls.agent_team.id),
+                ("agent", cls.agent2.id),
+            ],
+        )
+        cls.snaps_b = store(cls.company_b, [("company", None), ("user", cls.user_b.id)])
+
+        # one customer buying in both companies, with tickets and NPS
+        # answers in both
+        cls.customer = cls.make_customers(1, "Shared")
+        cls.make_orders(
+            [
+                {"partner": cls.customer, "date": D(2026, 10, 5), "amount": 100.0},
+                {
+                    "partner": cls.customer,
+                    "date": D(2026, 10, 6),
+                    "amount": 40.0,
+                    "user": cls.rep_b,
+                    "team": cls.team_b,
+                },
+            ]
+        )
+        order_b = (
+            cls.env["sale.order"]
+            .with_company(cls.company_b)
+            .create(
+                {
+                    "partner_id": cls.customer.id,
+                    "company_id": cls.company_b.id,
+                    "user_id": cls.user_b.id,
+                    "order_line": [
+                        Command.create(
+                            {
+                                "product_id": cls.product.id,
+                                "product_uom_qty": 1,
+                                "price_unit": 7000.0,
+                            }
+                        )
+                    ],
+                }
+            )
+        )
+        order_b.action_confirm()
+        order_b.date_order = datetime(2026, 10, 7, 12)
+        cls.h_b = Team.create({"name": "KPI Sec HB", "company_id": cls.company_b.id})
+        Ticket = cls.env["helpdesk.ticket"]
+        cls.ticket_a = Ticket.create(
+            {
+                "name": "Ticket A",
+                "description": "<p>A</p>",
+                "team_id": cls.h1.id,
+                "user_id": cls.agent.id,
+                "partner_id": cls.customer.id,
+                "company_id": A.id,
+            }
+        )
+        cls.ticket_b = Ticket.with_company(cls.company_b).create(
+            {
+                "name": "Ticket B",
+                "description": "<p>B</p>",
+                "team_id": cls.h_b.id,
+                "partner_id": cls.customer.id,
+                "company_id": cls.company_b.id,
+            }
+        )
+        survey = cls.env.ref("crm_success_kpi.survey_kpi_nps")
+        question = survey.kpi_question_id
+        cls.env["survey.user_input"].create(
+            [
+                {
+                    "survey_id": survey.id,
+                    "partner_id": cls.customer.id,
+                    "state": "done",
+                    "end_datetime": when,
+                    "kpi_company_id": company.id,
+                    "user_input_line_ids": [
+                        Command.create(
+                            {
+                                "question_id": question.id,
+                                "answer_type": question.question_type,
+                                "value_scale": score,
+                            }
+                        )
+                    ],
+                }
+                for company, score, when in (
+                    (A, 9, datetime(2026, 10, 10)),
+                    # B's answer is the latest one
+                    (cls.company_b, 2, datetime(2026, 10, 20)),
+                )
+            ]
+        )
+        # records of the other models in both companies
+        cls.costs = cls.env["crm.kpi.cost"].create(
+            [
+                {"name": "Ads A", "amount": 10.0, "company_id": A.id},
+                {"name": "Ads B", "amount": 20.0, "company_id": cls.company_b.id},
+            ]
+        )
+        cls.investments = cls.env["crm.kpi.investment"].create(
+            [
+                {
+                    "company_id": company.id,
+                    "entry_ids": [Command.create({"name": "Licence", "amount": 500.0})],
+                }
+                for company in (A, cls.company_b)
+            ]
+        )
+        revenue = cls.env.ref("crm_success_kpi.kpi_revenue")
+        cls.targets = cls.env["crm.kpi.target"].create(
+            [
+                {
+                    "kpi_id": revenue.id,
+                    "company_id": company.id,
+                    "granularity": "month",
+                    "target_value": 1000.0,
+                    "warning_value": 800.0,
+                }
+                for company in (A, cls.company_b)
+            ]
+        )
+        cls.backfills = cls.env["crm.kpi.backfill"].create(
+            [
+                {
+                    "date_from": OCT,
+                    "date_to": D(2026, 10, 31),
+                    "granularities": "month",
+                    "company_ids": [Command.set(company.ids)],
+                }
+                for company in (A, cls.company_b)
+            ]
+        )
+        campaign = cls.env["utm.campaign"].create({"name": "KPI Sec Campaign"})
+        cls.campaign_reports = cls.env["crm.kpi.campaign.report"].create(
+            [
+                {
+                    "granularity": "month",
+                    "date_start": OCT,
+                    "date_end": D(2026, 11, 1),
+                    "company_id": company.id,
+                    "campaign_id": campaign.id,
+                    "revenue": 1000.0,
+                }
+                for company in (A, cls.company_b)
+            ]
+        )
+        cls.maturities = cls.env["crm.kpi.maturity"].search(
+            [("company_id", "in", (A | cls.company_b).ids)]
+        )
+        cls.report_logs = cls.env["crm.kpi.report.log"].create(
+            [
+                {
+                    "company_id": company.id,
+                    "granularity": "month",
+                    "date_start": OCT,
+                    "user_id": recipient.id,
+                }
+                for company, recipient in (
+                    (A, cls.manager),
+                    (cls.company_b, cls.user_b),
+                )
+            ]
+        )
+
+    # -- helpers -------------------------------------------------------------
+    def key(self, rec):
+        scope_rec = rec.team_id or rec.helpdesk_team_id or rec.user_id
+        return (rec.company_id.id, rec.scope, scope_rec.id or None)
+
+    def visible(self, user, model):
+        """Scope keys of the records of ``model`` that ``user`` finds, in
+        both companies (the user's allowed companies only)."""
+        env = self.env(user=user, context={})
+        records = env[model].search(
+            [("company_id", "in", (self.company | self.company_b).ids)]
+        )
+        return {self.key(r.sudo()) for r in records}
+
+    def keys(self, *scopes, company=None):
+        company = company or self.company
+        return {(company.id, scope, rec.id if rec else None) for scope, rec in scopes}
+
+    def assertSees(self, user, expected):
+        for model in ("crm.kpi.snapshot", "crm.kpi.value"):
+            self.assertEqual(self.visible(user, model), expected, f"{model}")
+        # and a record outside the visible ones cannot be read directly
+        hidden = self.snaps_a.filtered(lambda s: self.key(s) not in expected)
+        env = self.env(user=user, context={})
+        for snap in hidden[:3]:
+            with self.assertRaises(AccessError):
+                env["crm.kpi.snapshot"].browse(snap.id).read(["scope"])
+            with self.assertRaises(AccessError):
+                env["crm.kpi.value"].browse(snap.value_ids[:1].id).read(["value"])
+
+    # -- snapshots and values per scope ---------------------------------------
+    def test_setup(self):
+        self.assertEqual(len(self.snaps_a), 11)
+        self.assertEqual(len(self.snaps_b), 2)
+        self.assertEqual(len(self.snaps_a.value_ids), 22)
+
+    def test_salesman_sees_own_user_scope_only(self):
+        self.assertSees(self.salesman, self.keys(("user", self.salesman)))
+        self.assertSees(self.rep_b, self.keys(("user", self.rep_b)))
+
+    def test_team_leader_sees_his_team_and_its_members(self):
+        """The leader of Team L: its team scope, his own and his member
+        salesman's user scopes; not Team B nor rep_b, not the company."""
+        self.assertSees(
+            self.leader,
+            self.keys(
+                ("team", self.team_l),
+                ("user", self.leader),
+                ("user", self.salesman),
+            ),
+        )
+
+    def test_former_member_not_seen_by_leader(self):
+        self.team_l.crm_team_member_ids.filtered(
+            lambda m: m.user_id == self.salesman
+        ).active = False
+        self.assertSees(
+            self.leader, self.keys(("team", self.team_l), ("user", self.leader))
+        )
+
+    def test_all_documents_salesman_sees_all_sales_scopes(self):
+        self.assertSees(
+            self.all_leads,
+            self.keys(
+                ("company", None),
+                ("team", self.team_l),
+                ("team", self.team_b),
+                ("user", self.salesman),
+                ("user", self.leader),
+                ("user", self.rep_b),
+            ),
+        )
+
+    def test_helpdesk_agents(self):
+        # personal tickets: his own agent scope only, not his team's
+        self.assertSees(self.agent, self.keys(("agent", self.agent)))
+        self.assertSees(self.agent2, self.keys(("agent", self.agent2)))
+        # team tickets: his teams' scopes too, not H2
+        self.assertSees(
+            self.agent_team,
+            self.keys(("agent", self.agent_team), ("helpdesk_team", self.h1)),
+        )
+        # the leader of H1: H1 and the agent scopes of its members
+        self.assertSees(
+            self.hd_leader,
+            self.keys(
+                ("helpdesk_team", self.h1),
+                ("agent", self.agent),
+                ("agent", self.agent_team),
+            ),
+        )
+
+    def test_kpi_manager_sees_all_of_his_companies_only(self):
+        self.assertSees(self.manager, {self.key(s) for s in self.snaps_a})
+        self.assertSees(self.user_b, {self.key(s) for s in self.snaps_b})
+
+    def test_compute_only_own_companies(self):
+        Snapshot = self.env(user=self.manager, context={})["crm.kpi.snapshot"]
+        with self.assertRaisesRegex(AccessError, "companies you have access to"):
+            Snapshot.compute_period("month", OCT, companies=self.company_b)
+        # by default, only the user's companies
+        before = self.snaps_b.mapped("computed_at")
+        snaps = Snapshot.compute_period("month", OCT)
+        self.assertEqual(snaps.company_id, self.company)
+        self.snaps_b.invalidate_recordset()
+        self.assertEqual(self.snaps_b.mapped("computed_at"), before)
+        for user in (self.salesman, self.leader, self.agent, self.all_leads):
+            with self.assertRaises(AccessError):
+                self.env(user=user)["crm.kpi.snapshot"].compute_period(
+                    "month", OCT, companies=self.company
+                )
+
+    def test_backfill_other_company_refused(self):
+        Backfill = self.env(user=self.manager, context={})["crm.kpi.backfill"]
+        with self.assertRaises(AccessError):
+            Backfill.create(
+                {
+                    "date_from": OCT,
+                    "date_to": D(2026, 10, 31),
+                    "company_ids": [Command.set(self.company_b.ids)],
+                }
+            )
+        with self.assertRaises(AccessError):
+            self.env(user=self.all_leads)["crm.kpi.backfill"].create(
+                {"date_from": OCT, "date_to": D(2026, 10, 31)}
+            )
+
+    # -- the other models -----------------------------------------------------
+    def _records(self):
+        return {
+            "crm.kpi.cost": self.costs,
+            "crm.kpi.investment": self.investments,
+            "crm.kpi.investment.entry": self.investments.entry_ids,
+            "crm.kpi.target": self.targets,
+            "crm.kpi.backfill": self.backfills,
+            "crm.kpi.campaign.report": self.campaign_reports,
+            "crm.kpi.maturity": self.maturities,
+            "crm.kpi.maturity.criterion": self.maturities.criterion_ids,
+            "crm.kpi.report.log": self.report_logs,
+        }
+
+    def _company_of(self, rec):
+        rec = rec.sudo()
+        return rec.company_ids if rec._name == "crm.kpi.backfill" else rec.company_id
+
+    def test_every_model_has_a_company_wall(self):
+        """KPI managers of A and B never find or read the other's records."""
+        self.assertTrue(
+            self.maturities.filtered(lambda m: m.company_id == self.company)
+        )
+        self.assertTrue(
+            self.maturities.filtered(lambda m: m.company_id == self.company_b)
+        )
+        for manager, own, other in (
+            (self.manager, self.company, self.company_b),
+            (self.user_b, self.company_b, self.company),
+        ):
+            env = self.env(user=manager, context={})
+            for model, records in self._records().items():
+                mine = records.filtered(lambda r, c=own: self._company_of(r) == c)
+                theirs = records.filtered(lambda r, c=other: self._company_of(r) == c)
+                self.assertTrue(mine and theirs, model)
+                found = env[model].search([("id", "in", records.ids)])
+                self.assertEqual(found.ids, mine.ids, model)
+                with self.assertRaises(AccessError, msg=model):
+                    env[model].browse(theirs.ids).read(["display_name"])
+
+    def test_every_model_has_access_rights_and_company_rule(self):
+        """Each model of the addon has access rights and a company rule."""
+        models = self.env["ir.model"].search(
+            [
+                ("model", "=like", "crm.kpi.%"),
+                ("transient", "=", False),
+                ("abstract", "=", False),
+            ]
+        )
+        for model in models:
+            self.assertTrue(model.access_ids, f"{model.model} has no access rights")
+            if (
+                "company_id" in self.env[model.model]
+                or "company_ids" in self.env[model.model]
+            ):
+                rules = model.rule_ids.filtered(
+                    lambda r: not r.groups and "company_ids" in r.domain_force
+                )
+                self.assertTrue(rules, f"{model.model} has no company rule")
+
+    def test_salesman_has_no_company_wide_figures(self):
+        """Costs, investments, campaign results, backfills and report
+        deliveries are company-wide: a salesperson or helpdesk agent reads
+        none of them and writes nothing."""
+        for user in (self.salesman, self.leader, self.agent, self.agent_team):
+            env = self.env(user=user, context={})
+            for model in (
+                "crm.kpi.cost",
+                "crm.kpi.investment",
+                "crm.kpi.investment.entry",
+                "crm.kpi.campaign.report",
+                "crm.kpi.backfill",
+                "crm.kpi.report.log",
+            ):
+                self.assertFalse(env[model].has_access("read"), f"{user.login} {model}")
+                with self.assertRaises(AccessError):
+                    env[model].search([])
+            # the catalogue and targets are read-only for them
+            self.assertTrue(env["crm.kpi.definition"].search([]))
+            with self.assertRaises(AccessError):
+                env["crm.kpi.definition"].create(
+                    {"name": "X", "code": "x", "area": "sales", "unit": "count"}
+                )
+            with self.assertRaises(AccessError):
+                env["crm.kpi.target"].browse(self.targets[0].id).write(
+                    {"target_value": 1.0}
+                )
+            with self.assertRaises(AccessError):
+                env["crm.kpi.value"].browse(self.snaps_a.value_ids[0].id).unlink()
+
+    def test_all_leads_reads_but_does_not_configure(self):
+        env = self.env(user=self.all_leads, context={})
+        self.assertEqual(
+            env["crm.kpi.cost"].search([("id", "in", self.costs.ids)]),
+            self.costs[0].with_env(env),
+        )
+        with self.assertRaises(AccessError):
+            env["crm.kpi.cost"].create({"name": "X", "amount": 1.0})
+        with self.assertRaises(AccessError):
+            env["crm.kpi.investment"].browse(self.investments[0].id).write(
+                {"equity": 1.0}
+            )
+        with self.assertRaises(AccessError):
+            env["crm.kpi.target"].create(
+                {
+                    "kpi_id": self.targets[0].kpi_id.id,
+                    "team_id": self.team_l.id,
+                    "target_value": 1.0,
+                    "warning_value": 0.5,
+                }
+            )
+
+    def test_manager_configures(self):
+        env = self.env(user=self.manager, context={})
+        cost = env["crm.kpi.cost"].create({"name": "Fair", "amount": 30.0})
+        self.assertEqual(cost.company_id, self.company)
+        env["crm.kpi.investment"].browse(self.investments[0].id).equity = 1000.0
+        env["crm.kpi.target"].browse(self.targets[0].id).target_value = 1200.0
+        # a cost or target of company B cannot be slipped in
+        with self.assertRaises(UserError):  # AccessError or company mismatch
+            env["crm.kpi.cost"].create(
+                {"name": "B", "amount": 1.0, "company_id": self.company_b.id}
+            )
+
+    # -- KPI fields of records -------------------------------------------------
+    def _partner(self, user, companies=None):
+        companies = companies or user.company_ids
+        # non-stored fields: drop what earlier reads cached
+        self.env.invalidate_all()
+        env = self.env(user=user, context={"allowed_company_ids": companies.ids})
+        return env["res.partner"].browse(self.customer.id)
+
+    def test_partner_fields_do_not_leak_other_companies(self):
+        # 100 (salesman, A) + 40 (rep_b, A); 7000 in B
+        p = self._partner(self.manager)
+        self.assertAlmostEqual(p.kpi_lifetime_revenue, 140.0)
+        self.assertEqual(p.kpi_order_count, 2)
+        # survey managers see every answer in the survey app: the NPS of B
+        # is later, but a user of A gets A's only; tickets follow the rules
+        p = self._partner(self.hd_all)
+        self.assertEqual(p.kpi_ticket_count, 1)
+        self.assertEqual(p.kpi_open_ticket_count, 1)
+        self.assertEqual(p.kpi_nps_score, 9)
+        self.assertEqual(p.kpi_nps_category, "promoter")
+        p = self._partner(self.user_b)
+        self.assertAlmostEqual(p.kpi_lifetime_revenue, 7000.0)
+        self.assertEqual(p.kpi_order_count, 1)
+        self.assertEqual(p.kpi_ticket_count, 1)
+        self.assertEqual(p.kpi_nps_score, 2)
+        self.assertEqual(p.kpi_nps_category, "detractor")
+
+    def test_partner_fields_follow_document_rights(self):
+        """A salesperson who sees his own orders sees his own revenue only;
+        no ticket or NPS rights, no tickets or NPS."""
+        p = self._partner(self.salesman)
+        self.assertAlmostEqual(p.kpi_lifetime_revenue, 100.0)
+        self.assertEqual(p.kpi_order_count, 1)
+        self.assertEqual(p.kpi_ticket_count, 0)
+        self.assertFalse(p.kpi_nps_category)
+        p = self._partner(self.rep_b)
+        self.assertAlmostEqual(p.kpi_lifetime_revenue, 40.0)
+        # an agent with personal tickets counts his own ticket, no revenue
+        p = self._partner(self.agent)
+        self.assertEqual(p.kpi_ticket_count, 1)
+        p = self._partner(self.agent2)
+        self.assertEqual(p.kpi_ticket_count, 0)
+
+    def test_partner_status_search_follows_rights(self):
+        Partner = self.env(user=self.rep_b, context={})["res.partner"]
+        found = Partner.search(
+            [("id", "=", self.customer.id), ("kpi_customer_status", "!=", "prospect")]
+        )
+        self.assertEqual(found.id, self.customer.id)
+        agent = self.env(user=self.agent, context={})["res.partner"]
+        found = agent.search(
+            [("id", "=", self.customer.id), ("kpi_customer_status", "=", "prospect")]
+        )
+        self.assertEqual(found.id, self.customer.id, "no order visible: a prospect")
+
+    def test_lead_and_ticket_fields_follow_record_rules(self):
+        lead_own, lead_other = self.make_leads(
+            [
+                {"created": datetime(2026, 10, 2)},
+                {"created": datetime(2026, 10, 2), "user": self.rep_b},
+            ]
+        )
+        env = self.env(user=self.salesman, context={})
+        self.assertEqual(
+            env["crm.lead"].browse(lead_own.id).kpi_call_count, 0
+        )  # readable
+        with self.assertRaises(AccessError):
+            env["crm.lead"].browse(lead_other.id).read(["kpi_first_response_hours"])
+        env = self.env(user=self.agent2, context={})
+        with self.assertRaises(AccessError):
+            env["helpdesk.ticket"].browse(self.ticket_a.id).read(
+                ["kpi_first_response_hours", "kpi_fcr"]
+            )
+        env = self.env(user=self.agent, context={})
+        with self.assertRaises(AccessError):
+            env["helpdesk.ticket"].browse(self.ticket_b.id).read(["kpi_reply_count"])
+        self.assertEqual(
+            env["helpdesk.ticket"].browse(self.ticket_a.id).kpi_reply_count, 0
+        )
+
+    def test_drill_down_reads_with_user_rights(self):
+        """A salesman drilling into his own value gets an action whose
+        records he then reads with his own rights; another scope's value
+        cannot even be opened."""
+        own = self.snaps_a.filtered(
+            lambda s: s.scope == "user" and s.user_id == self.salesman
+        ).value_ids[:1]
+        other = self.snaps_a.filtered(lambda s: s.scope == "company").value_ids[:1]
+        env = self.env(user=self.salesman, context={})
+        with self.assertRaises(AccessError):
+            env["crm.kpi.value"].browse(other.id).action_open_numerator()
+        try:
+            action = env["crm.kpi.value"].browse(own.id).action_open_numerator()
+        except UserError as error:
+            # no list behind this KPI: a clear message, no leak
+            self.assertIn("has no list of records", str(error))
+        else:
+            self.assertEqual(action["type"], "ir.actions.act_window")
