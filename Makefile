@@ -13,7 +13,7 @@ CUSTOMERS ?= 3000
 MONTHS ?= 24
 SEED ?= 42
 
-.PHONY: demo test lint format generate backfill bench pg-stop help
+.PHONY: demo test lint format generate backfill bench pg-stop help screenshots
 
 help:
 	@sed -n '2,8p' Makefile
@@ -42,3 +42,8 @@ bench:
 
 pg-stop:
 	$(KPICTL) pg-stop
+
+# Regenerate the README's screenshots (Overview graph and pivot, a customer's
+# KPI tab, first page of the PDF report) from the browser test.
+screenshots:
+	CRM_KPI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(KPICTL) test -- tests/test_tours.py -k screenshots

@@ -40,6 +40,11 @@
         "views/survey_views.xml",
     ],
     "demo": [],
+    "assets": {
+        "web.assets_tests": [
+            "crm_success_kpi/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
     "application": True,
 }

@@ -1,0 +1,242 @@
+import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_utils";
+
+function openMenu(xmlid, label) {
+    return [
+        {
+            content: `open ${label}`,
+            trigger: `.o_main_navbar [data-menu-xmlid='${xmlid}'], .o_main_navbar .dropdown-item[data-menu-xmlid='${xmlid}']`,
+            run: "click",
+        },
+    ];
+}
+
+function openSection(sectionXmlid, xmlid, label) {
+    return [
+        {
+            content: "open the section menu",
+            trigger: `.o_main_navbar .o_menu_sections [data-menu-xmlid='${sectionXmlid}']`,
+            run: "click",
+        },
+        {
+            content: `open ${label}`,
+            trigger: `.dropdown-item[data-menu-xmlid='${xmlid}']`,
+            run: "click",
+        },
+    ];
+}
+
+function toggleFilter(label) {
+    return [
+        {
+            content: "open the search options",
+            trigger: ".o_control_panel .o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            content: `toggle the filter ${label}`,
+            trigger: `.o_filter_menu .o_menu_item:contains("${label}")`,
+            run: "click",
+        },
+        {
+            content: "close the search options",
+            trigger: ".o_control_panel .o_searchview_dropdown_toggler",
+            run: "click",
+        },
+    ];
+}
+
+registry.category("web_tour.tours").add("crm_success_kpi_manager_tour", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "open the CRM Success app",
+            trigger: ".o_app[data-menu-xmlid='crm_success_kpi.menu_crm_success_root']",
+            run: "click",
+        },
+        {
+            content: "the Overview opens on the KPI trend graph",
+            trigger: ".o_action:has(.o_graph_renderer) .o_breadcrumb:contains('Overview')",
+        },
+        {
+            content: "switch to the pivot",
+            trigger: "button.o_switch_view.o_pivot",
+            run: "click",
+        },
+        {
+            content: "the pivot shows the revenue per month",
+            trigger: ".o_pivot table .o_pivot_header_cell_closed, .o_pivot table .o_pivot_header_cell_opened",
+        },
+        ...toggleFilter("Monthly"),
+        ...toggleFilter("Quarterly"),
+        {
+            content: "quarterly values are shown",
+            trigger: ".o_searchview_facet:contains('Quarterly')",
+        },
+        {
+            content: "back to the graph",
+            trigger: "button.o_switch_view.o_graph",
+            run: "click",
+        },
+        {
+            trigger: ".o_graph_renderer canvas",
+        },
+        {
+            content: "list the values to drill down",
+            trigger: "button.o_switch_view.o_list",
+            run: "click",
+        },
+        {
+            content: "drill down from a revenue value to its sale orders",
+            trigger: ".o_data_row:first button[name='action_open_numerator']",
+            run: "click",
+        },
+        {
+            content: "the orders behind the value are listed",
+            trigger: ".o_breadcrumb:contains('numerator') ",
+        },
+        {
+            trigger: ".o_list_renderer .o_data_row",
+        },
+        ...openSection(
+            "crm_success_kpi.menu_crm_success_customers",
+            "crm_success_kpi.menu_crm_success_customers",
+            "Customers"
+        ).slice(0, 1),
+        {
+            content: "open a customer",
+            trigger: ".o_list_renderer .o_data_row:first .o_data_cell",
+            run: "click",
+        },
+        {
+            content: "open the customer's KPI tab",
+            trigger: ".o_notebook_headers a[name='crm_kpi']",
+            run: "click",
+        },
+        {
+            content: "the customer's KPIs are shown",
+            trigger: ".o_field_widget[name='kpi_customer_status']",
+        },
+        {
+            trigger: ".o_field_widget[name='kpi_lifetime_revenue']",
+        },
+        ...openSection(
+            "crm_success_kpi.menu_crm_success_leads",
+            "crm_success_kpi.menu_crm_success_leads",
+            "Leads"
+        ).slice(0, 1),
+        {
+            content: "open a lead",
+            trigger: ".o_list_renderer .o_data_row:first .o_data_cell",
+            run: "click",
+        },
+        {
+            content: "open the lead's KPI tab",
+            trigger: ".o_notebook_headers a[name='crm_kpi']",
+            run: "click",
+        },
+        {
+            content: "the lead's KPI fields are shown",
+            trigger: ".o_field_widget[name='kpi_call_count']",
+        },
+        ...openSection(
+            "crm_success_kpi.menu_crm_success_config",
+            "crm_success_kpi.menu_crm_success_targets",
+            "Targets"
+        ),
+        {
+            content: "the targets are listed",
+            trigger: ".o_breadcrumb:contains('Targets')",
+        },
+        ...openSection(
+            "crm_success_kpi.menu_crm_success_report",
+            "crm_success_kpi.menu_crm_success_report",
+            "Success Report"
+        ).slice(0, 1),
+        {
+            content: "the report wizard opens",
+            trigger: ".modal .o_form_view, .o_form_view",
+        },
+        {
+            content: "print the success report",
+            trigger: "button[name='action_print']",
+            run: "click",
+        },
+        {
+            content: "the report was printed without error",
+            trigger: "body:not(:has(.o_error_dialog))",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("crm_success_kpi_ticket_tour", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "open the Helpdesk app",
+            trigger: ".o_app[data-menu-xmlid='helpdesk_mgmt.helpdesk_ticket_main_menu']",
+            run: "click",
+        },
+        ...openSection(
+            "helpdesk_mgmt.helpdesk_ticket_menu",
+            "helpdesk_mgmt.helpdesk_all_ticket_menu",
+            "All Tickets"
+        ),
+        {
+            content: "list the tickets",
+            trigger: "button.o_switch_view.o_list",
+            run: "click",
+        },
+        {
+            content: "open a ticket",
+            trigger: ".o_list_renderer .o_data_row:first .o_data_cell",
+            run: "click",
+        },
+        {
+            content: "open the ticket's KPI tab",
+            trigger: ".o_notebook_headers a[name='crm_kpi']",
+            run: "click",
+        },
+        {
+            content: "the ticket's KPI fields are shown",
+            trigger: ".o_field_widget[name='kpi_reply_count']",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("crm_success_kpi_salesman_tour", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "open the CRM Success app",
+            trigger: ".o_app[data-menu-xmlid='crm_success_kpi.menu_crm_success_root']",
+            run: "click",
+        },
+        {
+            trigger: ".o_graph_renderer",
+        },
+        {
+            content: "list the values",
+            trigger: "button.o_switch_view.o_list",
+            run: "click",
+        },
+        ...toggleFilter("Company"),
+        {
+            content: "his own salesperson values are listed",
+            trigger: ".o_list_renderer .o_data_row td[name='scope']:contains('Salesperson')",
+        },
+        {
+            content: "and nothing of another scope",
+            trigger:
+                ".o_list_renderer:not(:has(td[name='scope']:contains('Company'))):not(:has(td[name='scope']:contains('Sales Team')))",
+        },
+        {
+            content: "no configuration menu for a salesperson",
+            trigger:
+                ".o_main_navbar:not(:has([data-menu-xmlid='crm_success_kpi.menu_crm_success_config']))",
+        },
+    ],
+});
