@@ -73,9 +73,13 @@ class TestKpiTours(HttpCase):
         for i in range(12, -1, -1):
             Snapshot.compute_period("month", month - relativedelta(months=i), company)
         for i in range(4, -1, -1):
-            Snapshot.compute_period("quarter", month - relativedelta(months=3 * i), company)
+            Snapshot.compute_period(
+                "quarter", month - relativedelta(months=3 * i), company
+            )
         cls.customer = (
-            env["sale.order"].search([("company_id", "=", company.id)], limit=1).partner_id
+            env["sale.order"]
+            .search([("company_id", "=", company.id)], limit=1)
+            .partner_id
         ).commercial_partner_id
 
     def _ensure_browser(self):
@@ -92,7 +96,9 @@ class TestKpiTours(HttpCase):
 
     def test_salesman_tour(self):
         self._ensure_browser()
-        self.start_tour("/odoo", "crm_success_kpi_salesman_tour", login="kpi_tour_salesman")
+        self.start_tour(
+            "/odoo", "crm_success_kpi_salesman_tour", login="kpi_tour_salesman"
+        )
 
     def _capture(self, url, ready_selector, name, before=""):
         """Open ``url``, wait for ``ready_selector`` (after running the JS
@@ -109,12 +115,14 @@ class TestKpiTours(HttpCase):
             return result
 
         code = (
-            WAIT_JS
-            + f"(async () => {{ {before} await waitFor({ready_selector!r}); await settle();"
-            " console.log('test successful'); })().catch((e) => console.error(e.message));"
+            WAIT_JS + f"(async () => {{ {before} await waitFor({ready_selector!r});"
+            " await settle(); console.log('test successful'); })()"
+            ".catch((e) => console.error(e.message));"
         )
         with patch.object(ChromeBrowser, "_wait_code_ok", wait_then_capture):
-            self.browser_js(url, code, ready="odoo.__WOWL_DEBUG__ || true", login="admin")
+            self.browser_js(
+                url, code, ready="odoo.__WOWL_DEBUG__ || true", login="admin"
+            )
         self.assertTrue(shots.get("png"), f"no screenshot of {name}")
         with open(os.path.join(screenshot_dir(), name), "wb") as f:
             f.write(shots["png"])
@@ -130,7 +138,8 @@ class TestKpiTours(HttpCase):
             f"/odoo/action-crm_success_kpi.crm_kpi_customers_action/{self.customer.id}",
             ".o_field_widget[name='kpi_lifetime_revenue']",
             "customer_kpi_tab.png",
-            before="(await waitFor(\".o_notebook_headers a[name='crm_kpi']\")).click();",
+            before="(await waitFor(\".o_notebook a.nav-link[name='crm_kpi']\"))"
+            ".click();",
         )
         self._pdf_first_page()
 
@@ -160,8 +169,22 @@ class TestKpiTours(HttpCase):
             with open(path, "wb") as f:
                 f.write(pdf)
             subprocess.run(
-                ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", path, os.path.join(tmp, "page")],
+                [
+                    "pdftoppm",
+                    "-png",
+                    "-r",
+                    "80",
+                    "-f",
+                    "1",
+                    "-l",
+                    "1",
+                    path,
+                    os.path.join(tmp, "page"),
+                ],
                 check=True,
             )
             page = next(n for n in os.listdir(tmp) if n.startswith("page"))
-            shutil.copy(os.path.join(tmp, page), os.path.join(screenshot_dir(), "report_page1.png"))
+            shutil.copy(
+                os.path.join(tmp, page),
+                os.path.join(screenshot_dir(), "report_page1.png"),
+            )

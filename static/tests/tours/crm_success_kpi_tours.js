@@ -105,13 +105,21 @@ registry.category("web_tour.tours").add("crm_success_kpi_manager_tour", {
             "Customers"
         ).slice(0, 1),
         {
+            content: "the customer list is shown",
+            trigger: ".o_breadcrumb .active:contains('Customers')",
+        },
+        {
             content: "open a customer",
-            trigger: ".o_list_renderer .o_data_row:first .o_data_cell",
+            trigger: ".o_list_renderer .o_data_row:first .o_data_cell[name='complete_name'], .o_list_renderer .o_data_row:first .o_data_cell:not(.o_list_record_selector)",
             run: "click",
         },
         {
+            content: "the customer's form is open",
+            trigger: ".o_form_view .o_field_widget[name='vat'], .o_form_view .o_notebook",
+        },
+        {
             content: "open the customer's KPI tab",
-            trigger: ".o_notebook_headers a[name='crm_kpi']",
+            trigger: ".o_notebook a.nav-link:contains('KPIs')",
             run: "click",
         },
         {
@@ -127,13 +135,21 @@ registry.category("web_tour.tours").add("crm_success_kpi_manager_tour", {
             "Leads"
         ).slice(0, 1),
         {
+            content: "the lead list is shown",
+            trigger: ".o_breadcrumb .active:contains('Leads')",
+        },
+        {
             content: "open a lead",
-            trigger: ".o_list_renderer .o_data_row:first .o_data_cell",
+            trigger: ".o_list_renderer .o_data_row:first .o_data_cell:not(.o_list_record_selector)",
             run: "click",
         },
         {
+            content: "the lead's form is open",
+            trigger: ".o_form_view .o_notebook",
+        },
+        {
             content: "open the lead's KPI tab",
-            trigger: ".o_notebook_headers a[name='crm_kpi']",
+            trigger: ".o_notebook a.nav-link:contains('KPIs')",
             run: "click",
         },
         {
@@ -171,32 +187,29 @@ registry.category("web_tour.tours").add("crm_success_kpi_manager_tour", {
 });
 
 registry.category("web_tour.tours").add("crm_success_kpi_ticket_tour", {
-    url: "/odoo",
+    url: "/odoo/action-helpdesk_mgmt.helpdesk_ticket_action",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
-        {
-            content: "open the Helpdesk app",
-            trigger: ".o_app[data-menu-xmlid='helpdesk_mgmt.helpdesk_ticket_main_menu']",
-            run: "click",
-        },
-        ...openSection(
-            "helpdesk_mgmt.helpdesk_ticket_menu",
-            "helpdesk_mgmt.helpdesk_all_ticket_menu",
-            "All Tickets"
-        ),
         {
             content: "list the tickets",
             trigger: "button.o_switch_view.o_list",
             run: "click",
         },
         {
+            content: "the ticket list is shown",
+            trigger: "button.o_switch_view.o_list.active",
+        },
+        {
             content: "open a ticket",
-            trigger: ".o_list_renderer .o_data_row:first .o_data_cell",
+            trigger: ".o_list_renderer .o_data_row:first .o_data_cell:not(.o_list_record_selector)",
             run: "click",
         },
         {
+            content: "the ticket's form is open",
+            trigger: ".o_form_view .o_notebook",
+        },
+        {
             content: "open the ticket's KPI tab",
-            trigger: ".o_notebook_headers a[name='crm_kpi']",
+            trigger: ".o_notebook a.nav-link:contains('KPIs')",
             run: "click",
         },
         {
