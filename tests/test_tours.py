@@ -107,12 +107,11 @@ class TestKpiTours(HttpCase):
         original = ChromeBrowser._wait_code_ok
 
         def wait_then_capture(browser, *args, **kwargs):
-            result = original(browser, *args, **kwargs)
+            original(browser, *args, **kwargs)
             shot = browser._websocket_request(
                 "Page.captureScreenshot", params={"format": "png"}, timeout=30
             )
             shots["png"] = base64.b64decode(shot["data"])
-            return result
 
         code = (
             WAIT_JS + f"(async () => {{ {before} await waitFor({ready_selector!r});"
