@@ -1,3 +1,4 @@
+import bisect
 from collections import defaultdict
 
 import pytz
@@ -83,6 +84,17 @@ class CrmLead(models.Model):
                     "emails": emails,
                     "followups": followups,
                 }
+        # working hours: one calendar computation per calendar for the whole
+        # batch, whatever the number of leads on screen
+        spans = defaultdict(list)
+        for lead in self:
+            first = stats.get(lead.id, {}).get("first")
+            calendar = (lead.company_id or self.env.company).resource_calendar_id
+            if first and lead.create_date and calendar:
+                spans[calendar].append((lead.id, lead.create_date, first))
+        working = {}
+        for calendar, items in spans.items():
+            working.update(self._kpi_working_hours_batch(calendar, items))
         for lead in self:
             s = stats.get(lead.id, {})
             first = s.get("first")
@@ -91,16 +103,9 @@ class CrmLead(models.Model):
             lead.kpi_followup_count = s.get("followups", 0)
             lead.kpi_responded = bool(first)
             if first and lead.create_date:
-                lead.kpi_first_response_hours = (
-                    first - lead.create_date
-                ).total_seconds() / 3600.0
-                company = lead.company_id or self.env.company
-                calendar = company.resource_calendar_id
-                lead.kpi_first_response_working_hours = (
-                    self._kpi_working_hours(calendar, lead.create_date, first)
-                    if calendar
-                    else lead.kpi_first_response_hours
-                )
+                hours = (first - lead.create_date).total_seconds() / 3600.0
+                lead.kpi_first_response_hours = hours
+                lead.kpi_first_response_working_hours = working.get(lead.id, hours)
             else:
                 lead.kpi_first_response_hours = 0.0
                 lead.kpi_first_response_working_hours = 0.0
@@ -112,14 +117,39 @@ class CrmLead(models.Model):
                 lead.kpi_sales_cycle_days = 0.0
 
     @api.model
-    def _kpi_working_hours(self, calendar, start, end):
-        """Working hours of ``calendar`` between two naive UTC datetimes,
-        ignoring leaves (the company's opening hours)."""
-        if end <= start:
-            return 0.0
-        start_utc = pytz.utc.localize(start)
-        end_utc = pytz.utc.localize(end)
-        intervals = calendar._attendance_intervals_batch(start_utc, end_utc)[False]
-        return sum(
-            (stop - begin).total_seconds() / 3600.0 for begin, stop, _meta in intervals
+    def _kpi_working_hours_batch(self, calendar, items):
+        """``{key: working hours}`` of ``calendar`` for ``items`` = (key, start,
+        end) naive UTC datetimes, ignoring leaves (the company's opening
+        hours), with a single attendance computation over their whole span."""
+        items = [(key, start, end) for key, start, end in items if end > start]
+        if not items:
+            return {}
+        low = pytz.utc.localize(min(start for _k, start, _e in items))
+        high = pytz.utc.localize(max(end for _k, _s, end in items))
+        intervals = sorted(
+            (
+                begin.astimezone(pytz.utc).replace(tzinfo=None),
+                stop.astimezone(pytz.utc).replace(tzinfo=None),
+            )
+            for begin, stop, _meta in calendar._attendance_intervals_batch(low, high)[
+                False
+            ]
         )
+        starts = [begin for begin, _stop in intervals]
+        result = {}
+        for key, start, end in items:
+            total = 0.0
+            index = max(bisect.bisect_right(starts, start) - 1, 0)
+            for begin, stop in intervals[index:]:
+                if begin >= end:
+                    break
+                overlap = (min(stop, end) - max(begin, start)).total_seconds()
+                if overlap > 0:
+                    total += overlap
+            result[key] = total / 3600.0
+        return result
+
+    @api.model
+    def _kpi_working_hours(self, calendar, start, end):
+        """Working hours of ``calendar`` between two naive UTC datetimes."""
+        return self._kpi_working_hours_batch(calendar, [(0, start, end)]).get(0, 0.0)

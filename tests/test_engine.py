@@ -214,8 +214,14 @@ class TestEngine(KpiCase):
 
     def test_lead_fields_query_count(self):
         leads = self.make_leads(
-            [{"created": datetime(2026, 10, 2)} for _i in range(80)]
-        ).with_user(self.manager)
+            [{"created": datetime(2026, 10, 2, 8, 0)} for _i in range(80)]
+        )
+        # every lead answered, so working hours are computed for each of them
+        for lead in leads:
+            lead.with_user(self.salesman).message_post(
+                body="Hello", message_type="comment", subtype_xmlid="mail.mt_comment"
+            )
+        leads = leads.with_user(self.manager)
         names = [
             "kpi_first_response_hours",
             "kpi_first_response_working_hours",
@@ -225,10 +231,16 @@ class TestEngine(KpiCase):
             "kpi_sales_cycle_days",
         ]
         counts = []
-        leads[:2].read(names)  # warm caches
+        self.env.invalidate_all()
+        leads[:2].read(names)  # warm caches (access rules, calendar)
         for size in (10, 80):
             self.env.invalidate_all()
             before = self.cr.sql_log_count
             leads[:size].read(names)
             counts.append(self.cr.sql_log_count - before)
         self.assertEqual(counts[0], counts[1])
+        lead = leads[0]
+        self.assertTrue(lead.kpi_responded)
+        self.assertLessEqual(
+            lead.kpi_first_response_working_hours, lead.kpi_first_response_hours
+        )
