@@ -92,12 +92,18 @@ class TestKpiTours(HttpCase):
 
     def test_ticket_tour(self):
         self._ensure_browser()
-        self.start_tour("/odoo", "crm_success_kpi_ticket_tour", login="admin")
+        self.start_tour(
+            "/odoo/action-helpdesk_mgmt.helpdesk_ticket_action",
+            "crm_success_kpi_ticket_tour",
+            login="admin",
+        )
 
     def test_salesman_tour(self):
         self._ensure_browser()
         self.start_tour(
-            "/odoo", "crm_success_kpi_salesman_tour", login="kpi_tour_salesman"
+            "/odoo/action-crm_success_kpi.crm_kpi_value_action",
+            "crm_success_kpi_salesman_tour",
+            login="kpi_tour_salesman",
         )
 
     def _capture(self, url, ready_selector, name, before=""):

@@ -220,23 +220,12 @@ registry.category("web_tour.tours").add("crm_success_kpi_ticket_tour", {
 });
 
 registry.category("web_tour.tours").add("crm_success_kpi_salesman_tour", {
-    url: "/odoo",
+    url: "/odoo/action-crm_success_kpi.crm_kpi_value_action",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
         {
-            content: "open the CRM Success app",
-            trigger: ".o_app[data-menu-xmlid='crm_success_kpi.menu_crm_success_root']",
-            run: "click",
+            content: "the KPI values are listed",
+            trigger: ".o_list_renderer",
         },
-        {
-            trigger: ".o_graph_renderer",
-        },
-        {
-            content: "list the values",
-            trigger: "button.o_switch_view.o_list",
-            run: "click",
-        },
-        ...toggleFilter("Company"),
         {
             content: "his own salesperson values are listed",
             trigger: ".o_list_renderer .o_data_row td[name='scope']:contains('Salesperson')",
