@@ -210,9 +210,7 @@ class SalesFamily(Family):
         comment = self._ref("mail.mt_comment")
         return SQL(
             """
-            SELECT m.id, l.team_id,
-                   (SELECT MIN(u.id) FROM res_users u
-                     WHERE u.partner_id = m.author_id AND NOT u.share) AS user_id,
+            SELECT m.id, l.team_id, iu.user_id,
                    (t.category = 'phonecall') AS is_call,
                    (m.mail_activity_type_id IS NULL
                     AND m.message_type IN ('comment', 'email_outgoing')
@@ -220,6 +218,12 @@ class SalesFamily(Family):
               FROM mail_message m
               JOIN crm_lead l ON l.id = m.res_id AND m.model = 'crm.lead'
               LEFT JOIN mail_activity_type t ON t.id = m.mail_activity_type_id
+              -- the internal user of the author, joined (not a subquery per
+              -- message: the planner evaluated it on every message before
+              -- the date filter when the caller filters on user_id)
+              LEFT JOIN (SELECT partner_id, MIN(id) AS user_id
+                           FROM res_users WHERE NOT share
+                          GROUP BY partner_id) iu ON iu.partner_id = m.author_id
              WHERE l.company_id = %(company)s
                AND m.date >= %(a)s AND m.date < %(b)s
             """,
