@@ -12,7 +12,7 @@ from dateutil.relativedelta import relativedelta
 from odoo.tools import SQL
 
 from .base import COMPANY, Family, Result, count, na, ratio, register
-from .events import events_domain, events_sql, scope_filter
+from .events import SCOPE_COLUMNS, events_domain, events_sql, scope_filter
 
 
 @register
@@ -152,10 +152,7 @@ class CustomersFamily(Family):
             SQL(
                 """
                 WITH ev AS (%(events)s), lines AS (%(lines)s)
-                SELECT CASE GROUPING(team_id, user_id) WHEN 3 THEN 'company'
-                            WHEN 1 THEN 'team' ELSE 'user' END AS scope,
-                       CASE GROUPING(team_id, user_id) WHEN 3 THEN NULL
-                            WHEN 1 THEN team_id ELSE user_id END AS scope_id,
+                SELECT %(scopes)s,
                        COUNT(DISTINCT (partner_id, product_id)) AS pairs,
                        COUNT(DISTINCT partner_id) AS buyers
                   FROM lines
@@ -163,6 +160,7 @@ class CustomersFamily(Family):
                 """,
                 events=events_sql(ctx, ctx.date_end, ctx.date_start),
                 lines=lines,
+                scopes=SCOPE_COLUMNS,
             )
         )
         return {(r["scope"], r["scope_id"]): r for r in rows}

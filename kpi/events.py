@@ -94,13 +94,6 @@ def events_domain(ctx, date_from, date_to, scope=None, scope_id=None):
     return model, domain
 
 
-GROUPING_SETS = SQL(
-    "GROUPING SETS ((%s), (%s, team_id), (%s, user_id))",
-    SQL.identifier("partner_id"),
-    SQL.identifier("partner_id"),
-    SQL.identifier("partner_id"),
-)
-
 SCOPE_COLUMNS = SQL(
     """CASE GROUPING(team_id, user_id) WHEN 3 THEN 'company'
                                        WHEN 1 THEN 'team'

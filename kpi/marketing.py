@@ -6,7 +6,7 @@ Cost-based KPIs (CAC, CAC payback, campaign ROI) live in the costs family.
 from odoo.tools import SQL
 
 from .base import COMPANY, Family, count, na, ratio, register
-from .events import events_domain, events_sql
+from .events import SCOPE_COLUMNS, events_domain, events_sql
 
 
 @register
@@ -46,10 +46,7 @@ class MarketingFamily(Family):
                     UNION ALL
                     SELECT campaign_id, team_id, NULL, 0 FROM (%(costs)s) c
                 )
-                SELECT CASE GROUPING(team_id, user_id) WHEN 3 THEN 'company'
-                            WHEN 1 THEN 'team' ELSE 'user' END AS scope,
-                       CASE GROUPING(team_id, user_id) WHEN 3 THEN NULL
-                            WHEN 1 THEN team_id ELSE user_id END AS scope_id,
+                SELECT %(scopes)s,
                        COUNT(DISTINCT campaign_id) AS campaigns,
                        COALESCE(SUM(is_order), 0) AS orders
                   FROM touches
@@ -57,6 +54,7 @@ class MarketingFamily(Family):
                 """,
                 events=events_sql(ctx, ctx.date_end, ctx.date_start),
                 company=self.company.id,
+                scopes=SCOPE_COLUMNS,
                 a=ctx.start_utc,
                 b=ctx.end_utc,
                 costs=self._costs_sql(),

@@ -3,7 +3,7 @@
 from odoo.tools import SQL
 
 from .base import Family, count, na, ratio, register
-from .events import events_domain, events_sql
+from .events import SCOPE_COLUMNS, events_domain, events_sql
 
 
 @register
@@ -54,10 +54,7 @@ class RevenueFamily(Family):
             SQL(
                 """
                 WITH ev AS (%(events)s)
-                SELECT CASE GROUPING(team_id, user_id) WHEN 3 THEN 'company'
-                            WHEN 1 THEN 'team' ELSE 'user' END AS scope,
-                       CASE GROUPING(team_id, user_id) WHEN 3 THEN NULL
-                            WHEN 1 THEN team_id ELSE user_id END AS scope_id,
+                SELECT %(scopes)s,
                        COALESCE(SUM(amount) FILTER (WHERE %(cur)s), 0) AS rev,
                        COALESCE(SUM(margin) FILTER (WHERE %(cur)s), 0) AS gp,
                        COALESCE(SUM(amount) FILTER (WHERE %(qoq)s), 0) AS rev_qoq,
@@ -68,6 +65,7 @@ class RevenueFamily(Family):
                  GROUP BY GROUPING SETS ((), (team_id), (user_id))
                 """,
                 events=events_sql(ctx, ctx.date_end, earliest),
+                scopes=SCOPE_COLUMNS,
                 cur=between(ctx),
                 qoq=between(qoq),
                 yoy=between(yoy),

@@ -3,6 +3,7 @@
 from odoo.tools import SQL
 
 from .base import Family, count, ratio, register
+from .events import SCOPE_COLUMNS
 
 
 def internal_author(alias="m"):
@@ -27,12 +28,8 @@ def response_condition(env, alias="m"):
     )
 
 
-SCOPES = SQL(
-    """CASE GROUPING(team_id, user_id) WHEN 3 THEN 'company'
-            WHEN 1 THEN 'team' ELSE 'user' END AS scope,
-       CASE GROUPING(team_id, user_id) WHEN 3 THEN NULL
-            WHEN 1 THEN team_id ELSE user_id END AS scope_id"""
-)
+# the company, sales team and salesperson columns of a GROUPING SETS query
+SCOPES = SCOPE_COLUMNS
 
 
 @register
