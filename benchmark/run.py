@@ -65,6 +65,7 @@ FULL = {
     "months": 36,
 }
 SMALL_FACTOR = 20
+MEASURE_KEYS = {1: "compute", 2: "backfill", 3: "list", 4: "writes", 5: "report"}
 TARGETS = {
     "compute": 3.0,
     "backfill": 1.0,
@@ -572,7 +573,8 @@ def measure_list(env, args, results):
                 "records": len(data["records"]),
                 "fields": len(spec) - 1,
                 "seconds": round(statistics.median(r[0] for r in runs), 4),
-                "queries": max(r[1] for r in runs),
+                "queries": int(statistics.median(r[1] for r in runs)),
+                "queries_max": max(r[1] for r in runs),
             }
     results["list"] = out
     say(f"3. list views: {out}")
@@ -951,8 +953,8 @@ def write_results(path, res):
     counts = big.get("counts") or {}
     if counts:
         keys = (
-            "customers", "leads", "orders", "order_lines", "tickets",
-            "survey_answers", "messages",
+            "customers", "sale_orders", "sale_order_lines", "leads", "tickets",
+            "survey_answers", "messages", "activities_done",
         )  # fmt: skip
         made = ", ".join(f"{counts[k]:,} {k}" for k in keys if k in counts)
         lines.append(f"- **Rows written**: {made}")
@@ -963,6 +965,11 @@ def write_results(path, res):
             f"{big['generate_seconds']:.0f} s ("
             + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
             + ")"
+        )
+    for rerun in res.get("reruns") or ():
+        lines.append(
+            f"- **Measure {', '.join(map(str, rerun['measures']))} rerun** on "
+            f"{rerun['date']} with `{rerun['command']}`"
         )
     lines += [
         "",
@@ -1043,15 +1050,28 @@ def main(argv=None):
         ensure_write_dbs(pg, args, res)
         measure_writes(args, res)
     res["total_seconds"] = round(time.monotonic() - started, 1)
+    say(f"measured in {res['total_seconds']:.0f}s")
     res["command"] = "make bench BENCH_ARGS=" + shlex.quote(
         shlex.join(sys.argv[1:] if argv is None else argv)
     )
     out_dir = ROOT / "benchmark" / "output"
     out_dir.mkdir(exist_ok=True)
-    (out_dir / "results.json").write_text(json.dumps(res, indent=2, default=str))
+    previous = out_dir / "results.json"
+    if args.measures != set(MEASURE_KEYS) and previous.exists():
+        # a partial run updates its measures in the figures of the last run
+        merged = json.loads(previous.read_text())
+        merged.update({MEASURE_KEYS[m]: res[MEASURE_KEYS[m]] for m in args.measures})
+        merged.setdefault("reruns", []).append(
+            {
+                "measures": sorted(args.measures),
+                "date": res["date"],
+                "command": res["command"],
+            }
+        )
+        res = merged
+    previous.write_text(json.dumps(res, indent=2, default=str))
     if args.output != "-":
         write_results(args.output, res)
-    say(f"done in {res['total_seconds']:.0f}s")
     return 0
 
 
