@@ -154,3 +154,32 @@ def family_for(code):
         if code in cls.codes:
             return cls
     return None
+
+
+def upsert(
+    cr, table, rows, conflict, keep=("create_uid", "create_date"), returning=("id",)
+):
+    """Insert ``rows`` (dicts with the same keys) into ``table``; a row that
+    conflicts on the ``conflict`` columns updates every other column but
+    ``keep``.  Returns the ``returning`` columns of every row, in one query."""
+    columns = list(rows[0])
+    updated = [c for c in columns if c not in conflict and c not in keep]
+    cr.execute(
+        SQL(
+            "INSERT INTO %s (%s) VALUES %s ON CONFLICT (%s) DO UPDATE SET %s"
+            " RETURNING %s",
+            SQL.identifier(table),
+            SQL(", ").join(SQL.identifier(c) for c in columns),
+            SQL(", ").join(
+                SQL("(%s)", SQL(", ").join(SQL("%s", row[c]) for c in columns))
+                for row in rows
+            ),
+            SQL(", ").join(SQL.identifier(c) for c in conflict),
+            SQL(", ").join(
+                SQL("%s = EXCLUDED.%s", SQL.identifier(c), SQL.identifier(c))
+                for c in updated
+            ),
+            SQL(", ").join(SQL.identifier(c) for c in returning),
+        )
+    )
+    return cr.fetchall()

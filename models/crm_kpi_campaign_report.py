@@ -10,6 +10,7 @@ rows.
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..kpi import base as kpi_base
 from ..kpi import period as P
 from ..kpi.costs import breakdown_key
 from ..kpi.events import events_domain
@@ -102,57 +103,36 @@ class CrmKpiCampaignReport(models.Model):
                 if b["has_cost"] and b["cost"]:
                     roi = (b["revenue"] - b["cost"]) / b["cost"] * 100.0
                 rows.append(
-                    SQL(
-                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                        " %s, %s, %s, %s)",
-                        ctx.granularity,
-                        ctx.date_start,
-                        ctx.date_end,
-                        label,
-                        ctx.company.id,
-                        b["campaign_id"],
-                        b["responses"],
-                        b["orders"],
-                        b["revenue"],
-                        b["gross_profit"],
-                        b["cost"],
-                        roi,
-                        roi is not None,
-                        now,
-                        uid,
-                        now,
-                        uid,
-                        now,
-                    )
+                    {
+                        "granularity": ctx.granularity,
+                        "date_start": ctx.date_start,
+                        "date_end": ctx.date_end,
+                        "period_label": label,
+                        "company_id": ctx.company.id,
+                        "campaign_id": b["campaign_id"],
+                        "responses": b["responses"],
+                        "orders": b["orders"],
+                        "revenue": b["revenue"],
+                        "gross_profit": b["gross_profit"],
+                        "cost": b["cost"],
+                        "roi": roi,
+                        "has_roi": roi is not None,
+                        "computed_at": now,
+                        "create_uid": uid,
+                        "create_date": now,
+                        "write_uid": uid,
+                        "write_date": now,
+                    }
                 )
-            cr.execute(
-                SQL(
-                    """
-                    INSERT INTO crm_kpi_campaign_report
-                        (granularity, date_start, date_end, period_label, company_id,
-                         campaign_id, responses, orders, revenue, gross_profit, cost,
-                         roi, has_roi, computed_at, create_uid, create_date,
-                         write_uid, write_date)
-                    VALUES %s
-                    ON CONFLICT (granularity, date_start, company_id, campaign_id)
-                    DO UPDATE SET date_end = EXCLUDED.date_end,
-                                  period_label = EXCLUDED.period_label,
-                                  responses = EXCLUDED.responses,
-                                  orders = EXCLUDED.orders,
-                                  revenue = EXCLUDED.revenue,
-                                  gross_profit = EXCLUDED.gross_profit,
-                                  cost = EXCLUDED.cost,
-                                  roi = EXCLUDED.roi,
-                                  has_roi = EXCLUDED.has_roi,
-                                  computed_at = EXCLUDED.computed_at,
-                                  write_uid = EXCLUDED.write_uid,
-                                  write_date = EXCLUDED.write_date
-                    RETURNING id
-                    """,
-                    SQL(", ").join(rows),
+            kept = [
+                r[0]
+                for r in kpi_base.upsert(
+                    cr,
+                    "crm_kpi_campaign_report",
+                    rows,
+                    ("granularity", "date_start", "company_id", "campaign_id"),
                 )
-            )
-            kept = [r[0] for r in cr.fetchall()]
+            ]
         cr.execute(
             SQL(
                 """DELETE FROM crm_kpi_campaign_report

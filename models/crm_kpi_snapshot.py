@@ -166,51 +166,51 @@ class CrmKpiSnapshot(models.Model):
         label = P.period_label(ctx.granularity, ctx.date_start, ctx.calendar)
         kpis = {k.code: k for k in self.env["crm.kpi.definition"].sudo().search([])}
         keys = sorted(results, key=lambda k: (k[0], k[1] or 0))
+        stamp = {
+            "create_uid": uid,
+            "create_date": now,
+            "write_uid": uid,
+            "write_date": now,
+            "computed_at": now,
+        }
+        period = {
+            "granularity": ctx.granularity,
+            "date_start": ctx.date_start,
+            "date_end": ctx.date_end,
+            "period_label": label,
+            "company_id": ctx.company.id,
+        }
+
+        def scope_columns(scope, scope_id):
+            column = SCOPE_COLUMN[scope]
+            return {
+                "scope": scope,
+                "team_id": scope_id if column == "team_id" else None,
+                "user_id": scope_id if column == "user_id" else None,
+                "helpdesk_team_id": scope_id if column == "helpdesk_team_id" else None,
+            }
+
         snapshot_ids = {}
         if keys:
-            rows = []
-            for scope, scope_id in keys:
-                column = SCOPE_COLUMN[scope]
-                rows.append(
-                    SQL(
-                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        ctx.granularity,
-                        ctx.date_start,
-                        ctx.date_end,
-                        label,
-                        ctx.company.id,
-                        scope,
-                        f"{scope}:{scope_id or 0}",
-                        scope_id if column == "team_id" else None,
-                        scope_id if column == "user_id" else None,
-                        scope_id if column == "helpdesk_team_id" else None,
-                        now,
-                        uid,
-                        now,
-                        uid,
-                        now,
-                    )
+            rows = [
+                {
+                    **period,
+                    **scope_columns(scope, scope_id),
+                    "scope_key": f"{scope}:{scope_id or 0}",
+                    **stamp,
+                }
+                for scope, scope_id in keys
+            ]
+            snapshot_ids = {
+                key: sid
+                for sid, key in kpi_base.upsert(
+                    cr,
+                    "crm_kpi_snapshot",
+                    rows,
+                    ("granularity", "date_start", "company_id", "scope_key"),
+                    returning=("id", "scope_key"),
                 )
-            cr.execute(
-                SQL(
-                    """
-                    INSERT INTO crm_kpi_snapshot
-                        (granularity, date_start, date_end, period_label, company_id,
-                         scope, scope_key, team_id, user_id, helpdesk_team_id,
-                         computed_at, create_uid, create_date, write_uid, write_date)
-                    VALUES %s
-                    ON CONFLICT (granularity, date_start, company_id, scope_key)
-                    DO UPDATE SET date_end = EXCLUDED.date_end,
-                                  period_label = EXCLUDED.period_label,
-                                  computed_at = EXCLUDED.computed_at,
-                                  write_uid = EXCLUDED.write_uid,
-                                  write_date = EXCLUDED.write_date
-                    RETURNING id, scope_key
-                    """,
-                    SQL(", ").join(rows),
-                )
-            )
-            snapshot_ids = {key: sid for sid, key in cr.fetchall()}
+            }
         # snapshots of this period that no scope produced any more
         cr.execute(
             SQL(
@@ -226,74 +226,38 @@ class CrmKpiSnapshot(models.Model):
         value_rows = []
         for scope, scope_id in keys:
             snapshot_id = snapshot_ids[f"{scope}:{scope_id or 0}"]
-            column = SCOPE_COLUMN[scope]
             for code, res in sorted(results[(scope, scope_id)].items()):
                 kpi = kpis.get(code)
                 if not kpi:
                     continue
-                factor = 100.0 if kpi.unit == "percent" else 1.0
                 value_rows.append(
-                    SQL(
-                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                        " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        snapshot_id,
-                        kpi.id,
-                        code,
-                        kpi.area,
-                        kpi.unit,
-                        res.value,
-                        res.value is not None,
-                        res.numerator,
-                        res.denominator,
-                        factor,
-                        res.note,
-                        ctx.granularity,
-                        ctx.date_start,
-                        ctx.date_end,
-                        label,
-                        ctx.company.id,
-                        scope,
-                        scope_id if column == "team_id" else None,
-                        scope_id if column == "user_id" else None,
-                        scope_id if column == "helpdesk_team_id" else None,
-                        now,
-                        uid,
-                        now,
-                        uid,
-                        now,
-                    )
+                    {
+                        "snapshot_id": snapshot_id,
+                        "kpi_id": kpi.id,
+                        "kpi_code": code,
+                        "area": kpi.area,
+                        "unit": kpi.unit,
+                        "value": res.value,
+                        "has_value": res.value is not None,
+                        "numerator": res.numerator,
+                        "denominator": res.denominator,
+                        "factor": 100.0 if kpi.unit == "percent" else 1.0,
+                        "note": res.note,
+                        **period,
+                        **scope_columns(scope, scope_id),
+                        **stamp,
+                    }
                 )
-        if value_rows:
-            cr.execute(
-                SQL(
-                    """
-                    INSERT INTO crm_kpi_value
-                        (snapshot_id, kpi_id, kpi_code, area, unit, value, has_value,
-                         numerator,
-                         denominator, factor, note, granularity, date_start, date_end,
-                         period_label, company_id, scope, team_id, user_id,
-                         helpdesk_team_id, computed_at, create_uid, create_date,
-                         write_uid, write_date)
-                    VALUES %s
-                    ON CONFLICT (snapshot_id, kpi_id)
-                    DO UPDATE SET value = EXCLUDED.value,
-                                  has_value = EXCLUDED.has_value,
-                                  numerator = EXCLUDED.numerator,
-                                  denominator = EXCLUDED.denominator,
-                                  factor = EXCLUDED.factor,
-                                  note = EXCLUDED.note,
-                                  period_label = EXCLUDED.period_label,
-                                  computed_at = EXCLUDED.computed_at,
-                                  write_uid = EXCLUDED.write_uid,
-                                  write_date = EXCLUDED.write_date
-                    RETURNING id
-                    """,
-                    SQL(", ").join(value_rows),
+        value_ids = [
+            row[0]
+            for row in (
+                kpi_base.upsert(
+                    cr, "crm_kpi_value", value_rows, ("snapshot_id", "kpi_id")
                 )
+                if value_rows
+                else []
             )
-            value_ids = [r[0] for r in cr.fetchall()]
-        else:
-            value_ids = []
+        ]
         cr.execute(
             SQL(
                 """DELETE FROM crm_kpi_value
