@@ -4,6 +4,7 @@
 #   make lint
 #   make generate  [DB=crm_kpi_demo] [CUSTOMERS=3000] [MONTHS=24] [SEED=42]
 #   make bench     [BENCH_ARGS=...]
+#   make pot       regenerate i18n/crm_success_kpi.pot
 #   make pg-stop   stop the private PostgreSQL cluster of this checkout
 PYTHON ?= python3
 KPICTL := $(PYTHON) scripts/kpictl.py
@@ -13,10 +14,10 @@ CUSTOMERS ?= 3000
 MONTHS ?= 24
 SEED ?= 42
 
-.PHONY: demo test lint format generate backfill bench pg-stop help screenshots
+.PHONY: demo test lint format generate backfill bench pot pg-stop help screenshots
 
 help:
-	@sed -n '2,8p' Makefile
+	@sed -n '2,9p' Makefile
 
 demo:
 	$(KPICTL) demo --db $(DB) --port $(PORT) $(if $(RESET),--reset)
@@ -39,6 +40,9 @@ backfill:
 
 bench:
 	$(KPICTL) bench -- $(BENCH_ARGS)
+
+pot:
+	$(KPICTL) pot
 
 pg-stop:
 	$(KPICTL) pg-stop

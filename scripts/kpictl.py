@@ -24,6 +24,7 @@ import configparser
 import contextlib
 import glob
 import hashlib
+import importlib
 import importlib.metadata
 import os
 import re
@@ -883,8 +884,6 @@ def cmd_generate(args):
     started = time.monotonic()
     with odoo_environment(pg, args.db) as env:
         try:
-            import importlib  # noqa: PLC0415
-
             history = importlib.import_module(GENERATOR_MODULE)
         except ModuleNotFoundError as exc:
             if exc.name and GENERATOR_MODULE.startswith(exc.name):
@@ -1176,6 +1175,30 @@ def cmd_bench(args):
     return subprocess.call([sys.executable, str(script), *args.bench_args], cwd=ROOT)
 
 
+def cmd_pot(args):
+    """Export i18n/crm_success_kpi.pot from a database with the addon installed."""
+    pg = prepare()
+    dbname = args.db or f"crm_kpi_pot_{os.getpid()}"
+    throwaway = not args.db
+    started = time.monotonic()
+    try:
+        if throwaway:
+            clone_db(pg, ensure_deps_template(pg), dbname)
+            install_module(pg, dbname, LOG_DIR / f"pot-install-{dbname}.log")
+        else:
+            require_installed(pg, dbname)
+        target = ROOT / "i18n" / f"{MODULE}.pot"
+        target.parent.mkdir(exist_ok=True)
+        with odoo_environment(pg, dbname) as env:
+            i18n = importlib.import_module(f"odoo.addons.{MODULE}.tools.i18n")
+            target.write_bytes(i18n.export_pot(env))
+        info(f"wrote {target.relative_to(ROOT)} in {time.monotonic() - started:.0f}s")
+    finally:
+        if throwaway:
+            drop_db(pg, dbname)
+    return 0
+
+
 def cmd_pg_start(_args):
     pg = ensure_postgres()
     out(shlex.join(pg.odoo_args()))
@@ -1232,6 +1255,10 @@ def build_parser():
     bench = sub.add_parser("bench", help="run benchmark/run.py")
     bench.add_argument("bench_args", nargs="*", help="after --: passed to run.py")
     bench.set_defaults(func=cmd_bench)
+
+    pot = sub.add_parser("pot", help="regenerate i18n/crm_success_kpi.pot")
+    pot.add_argument("--db", help="use this database (addon installed, up to date)")
+    pot.set_defaults(func=cmd_pot)
 
     sub.add_parser(
         "pg-start", help="ensure PostgreSQL, print Odoo db options"
