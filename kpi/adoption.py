@@ -14,7 +14,7 @@ mails are not actions.
 
 from odoo.tools import SQL
 
-from .base import Family, count, ratio, register
+from .base import Family, _lt, count, ratio, register
 
 LICENSE_GROUPS = ("sales_team.group_sale_salesman", "helpdesk_mgmt.group_helpdesk_user")
 CREATION_SUBTYPES = ("crm.mt_lead_create", "helpdesk_mgmt.hlp_tck_created")
@@ -133,9 +133,9 @@ class AdoptionFamily(Family):
         results[("company", None)] = {
             "crm_users": count(len(licensed)),
             "crm_active_users": count(active),
-            "adoption_rate": ratio(active, len(licensed), note="no CRM user"),
+            "adoption_rate": ratio(active, len(licensed), note=_lt("no CRM user")),
             "actions_per_user": ratio(
-                total, active, factor=1.0, note="no active CRM user in the period"
+                total, active, factor=1.0, note=_lt("no active CRM user in the period")
             ),
         }
         # per user: only the users active in the period have a user scope

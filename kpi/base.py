@@ -30,11 +30,20 @@ def count(n):
     return Result(float(n or 0), float(n or 0), None)
 
 
+def _lt(source):
+    """Mark an n/a reason for the translation template and keep it as is.
+
+    Values store the English reason; ``crm.kpi.value`` shows it in the
+    reader's language (the template lists it as a code term of the addon).
+    """
+    return source
+
+
 def ratio(num, den, factor=100.0, note=None):
     """``num / den * factor``; no value (n/a) when the denominator is empty."""
     num = float(num or 0)
     if not den:
-        return Result(None, num, float(den or 0), note or "no data in the period")
+        return Result(None, num, float(den or 0), note or _lt("no data in the period"))
     return Result(num / den * factor, num, float(den))
 
 

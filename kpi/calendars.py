@@ -2,7 +2,25 @@
 
 from datetime import timedelta
 
+from .base import _lt
+
 _QUARTER_NAMES = ("Q1", "Q2", "Q3", "Q4")
+# Solar Hijri month names as Iranian calendars print them (in Latin script;
+# the Persian translation gives the Persian names).
+MONTH_NAMES = (
+    _lt("Farvardin"),
+    _lt("Ordibehesht"),
+    _lt("Khordad"),
+    _lt("Tir"),
+    _lt("Mordad"),
+    _lt("Shahrivar"),
+    _lt("Mehr"),
+    _lt("Aban"),
+    _lt("Azar"),
+    _lt("Dey"),
+    _lt("Bahman"),
+    _lt("Esfand"),
+)
 
 
 def _jdate():
@@ -40,12 +58,16 @@ def jalali_shift(granularity, start, count):
     return jdate(index // 12, index % 12 + 1, 1).togregorian()
 
 
-def jalali_label(granularity, start):
+def jalali_label(granularity, start, translate=None):
+    """``Mehr 1405``, ``1405 Q3``, ``1405``; a week by its first day
+    (``1405/07/05``). ``translate`` turns the month name into the reader's
+    language (stored labels keep the Latin name)."""
     j = _jdate().fromgregorian(date=start)
     if granularity == "week":
-        return f"{j.year}-{j.month:02d}-{j.day:02d} (week)"
+        return f"{j.year}/{j.month:02d}/{j.day:02d}"
     if granularity == "month":
-        return f"{j.year}/{j.month:02d}"
+        name = MONTH_NAMES[j.month - 1]
+        return f"{translate(name) if translate else name} {j.year}"
     if granularity == "quarter":
         return f"{j.year} {_QUARTER_NAMES[(j.month - 1) // 3]}"
     return str(j.year)

@@ -21,7 +21,7 @@ The per-campaign breakdown is left in ``ctx.extra`` for the campaign ranking
 
 from odoo.tools import SQL
 
-from .base import COMPANY, Family, Result, na, ratio, register
+from .base import COMPANY, Family, Result, _lt, na, ratio, register
 from .events import events_domain, events_sql, uses_invoices
 
 MONTHS = {"month": 1, "quarter": 3, "year": 12}
@@ -140,18 +140,18 @@ class CostsFamily(Family):
             n = t["n"] if t else 0
             cost = float(t["cost"]) if t else 0.0
             if not t or not t["cost_entries"]:
-                res["cac"] = na("no costs recorded in the period")
+                res["cac"] = na(_lt("no costs recorded in the period"))
                 res["cac_payback_months"] = res["cac"]
             else:
                 res["cac"] = ratio(
-                    cost, n, factor=1.0, note="no new customers in the period"
+                    cost, n, factor=1.0, note=_lt("no new customers in the period")
                 )
                 gp_new = float(t["gp_new"])
                 if not n:
                     res["cac_payback_months"] = res["cac"]
                 elif not margins_known:
                     res["cac_payback_months"] = na(
-                        "margins are known from sale orders only"
+                        _lt("margins are known from sale orders only")
                     )
                 elif gp_new <= 0:
                     res["cac_payback_months"] = Result(
@@ -169,7 +169,9 @@ class CostsFamily(Family):
                 camp_cost = sum(float(c["cost"]) for c in rows)
                 res["campaign_roi"] = ratio(revenue - camp_cost, camp_cost)
             else:
-                res["campaign_roi"] = na("no campaign costs recorded in the period")
+                res["campaign_roi"] = na(
+                    _lt("no campaign costs recorded in the period")
+                )
             results[key] = res
         ctx.extra[breakdown_key(ctx)] = [
             {

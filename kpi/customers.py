@@ -11,7 +11,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo.tools import SQL
 
-from .base import COMPANY, Family, Result, count, na, ratio, register
+from .base import COMPANY, Family, Result, _lt, count, na, ratio, register
 from .events import SCOPE_COLUMNS, events_domain, events_sql, scope_filter
 
 
@@ -183,36 +183,43 @@ class CustomersFamily(Family):
             res = {
                 "new_customers": count(n),
                 "net_new_customers": Result(float(n - lost), float(n), float(lost)),
-                "churn_rate": ratio(lost, s, note="no customers active at start"),
+                "churn_rate": ratio(lost, s, note=_lt("no customers active at start")),
                 "net_customer_loss_rate": ratio(
-                    s - e, s, note="no customers active at start"
+                    s - e, s, note=_lt("no customers active at start")
                 ),
-                "retention_rate": ratio(e - n, s, note="no customers active at start"),
+                "retention_rate": ratio(
+                    e - n, s, note=_lt("no customers active at start")
+                ),
                 "customer_base_growth_rate": ratio(
                     n,
                     s if growth_on_active else a["known_before"],
-                    note="no customer base before the period",
+                    note=_lt("no customer base before the period"),
                 ),
                 "renewal_rate": ratio(
-                    a["renewed"], s, note="no customers active at start"
+                    a["renewed"], s, note=_lt("no customers active at start")
                 ),
                 "customer_conversion_rate": ratio(
-                    a["buyers"], e, note="no customers active at end"
+                    a["buyers"], e, note=_lt("no customers active at end")
                 ),
                 "expansion_revenue_ratio": ratio(
                     a["rev_old"],
                     a["rev_old_prev"],
                     factor=1.0,
-                    note="no revenue from existing customers in the previous period",
+                    note=_lt(
+                        "no revenue from existing customers in the previous period"
+                    ),
                 ),
                 "average_customer_value": ratio(
-                    a["revenue"], a["buyers"], factor=1.0, note="no buying customer"
+                    a["revenue"],
+                    a["buyers"],
+                    factor=1.0,
+                    note=_lt("no buying customer"),
                 ),
                 "revenue_per_purchase": ratio(
-                    a["revenue"], a["events"], factor=1.0, note="no revenue event"
+                    a["revenue"], a["events"], factor=1.0, note=_lt("no revenue event")
                 ),
                 "repeat_purchase_rate": ratio(
-                    a["repeaters"], a["buyers"], note="no buying customer"
+                    a["repeaters"], a["buyers"], note=_lt("no buying customer")
                 ),
                 "new_revenue": count(a["new_revenue"]),
             }
@@ -221,7 +228,7 @@ class CustomersFamily(Family):
                 pen and pen["pairs"],
                 pen and pen["buyers"],
                 factor=1.0,
-                note="no product sold",
+                note=_lt("no product sold"),
             )
             res["clv"] = self._clv(trailing.get(key), margins_known)
             results[key] = res
@@ -230,11 +237,11 @@ class CustomersFamily(Family):
     @staticmethod
     def _clv(year, margins_known):
         if not year or not year["e"]:
-            return na("no customers active at end")
+            return na(_lt("no customers active at end"))
         if not year["s"]:
-            return na("no customers active a year ago: churn unknown")
+            return na(_lt("no customers active a year ago: churn unknown"))
         if not year["l"]:
-            return na("no churn in the last 12 months")
+            return na(_lt("no churn in the last 12 months"))
         churn = year["l"] / year["s"]
         revenue = float(year["revenue"])
         share = float(year["margin"]) / revenue if margins_known and revenue else 1.0

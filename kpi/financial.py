@@ -28,7 +28,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo.tools import SQL
 
-from .base import COMPANY, Family, Result, count, na, ratio, register
+from .base import COMPANY, Family, Result, _lt, count, na, ratio, register
 from .events import events_domain, events_sql, uses_invoices
 
 # ---------------------------------------------------------------------------
@@ -90,7 +90,7 @@ def irr(flows, tol=1e-13, max_iter=500):
     the one nearest to 0 is refined by bisection (robust: it converges
     whatever the shape of the curve inside the bracket)."""
     if not (any(f > 0 for f in flows) and any(f < 0 for f in flows)):
-        return None, "the cash flows never change sign: no rate makes the NPV zero"
+        return None, _lt("the cash flows never change sign: no rate makes the NPV zero")
     values = []
     for rate in _GRID:
         try:
@@ -106,7 +106,7 @@ def irr(flows, tol=1e-13, max_iter=500):
     if values and values[-1][1] == 0:
         return values[-1][0], None
     if not brackets:
-        return None, "no rate between −95 % and +1000 % a month makes the NPV zero"
+        return None, _lt("no rate between −95 % and +1000 % a month makes the NPV zero")
     _dist, a, fa, b, fb = min(brackets)
     for _i in range(max_iter):
         mid = (a + b) / 2.0
@@ -231,7 +231,9 @@ class FinancialFamily(Family):
         inv = self._investment()
         if not inv:
             return {
-                COMPANY: {code: na("no CRM investment set up") for code in self.codes}
+                COMPANY: {
+                    code: na(_lt("no CRM investment set up")) for code in self.codes
+                }
             }
         res = {}
         year_start = ctx.date_end - relativedelta(years=1)
@@ -245,13 +247,15 @@ class FinancialFamily(Family):
         res["crm_tco"] = (
             count(tco)
             if has_entries
-            else na("no CRM investment entries up to the period end")
+            else na(_lt("no CRM investment entries up to the period end"))
         )
         rev_year = sum(float(r["rev_year"]) for r in rows)
         if inv.equity > 0:
             res["revenue_to_equity"] = ratio(rev_year, inv.equity, factor=1.0)
         else:
-            res["revenue_to_equity"] = na("no equity entered on the CRM investment")
+            res["revenue_to_equity"] = na(
+                _lt("no equity entered on the CRM investment")
+            )
 
         flow_codes = (
             "incremental_gross_profit",
@@ -263,11 +267,11 @@ class FinancialFamily(Family):
         )
         reason = None
         if not go_live:
-            reason = "no go-live date on the CRM investment"
+            reason = _lt("no go-live date on the CRM investment")
         elif ctx.date_end <= go_live:
-            reason = "the period ends before the go-live month"
+            reason = _lt("the period ends before the go-live month")
         elif uses_invoices(self.company):
-            reason = "margins are known from sale orders only"
+            reason = _lt("margins are known from sale orders only")
         baseline = None
         if not reason:
             if inv.use_manual_baseline:
@@ -276,7 +280,7 @@ class FinancialFamily(Family):
                 b_from, b_to = inv.baseline_window()
                 before = [r for r in rows if b_from <= r["month"] < b_to]
                 if not sum(r["events"] for r in before):
-                    reason = (
+                    reason = _lt(
                         "no revenue event in the 12 months before go-live: enter "
                         "a baseline on the CRM investment"
                     )
@@ -313,7 +317,9 @@ class FinancialFamily(Family):
         flows = [b - c for b, c in zip(benefits, costs, strict=False)]
         res["crm_benefit"] = count(benefit)
         res["crm_roi"] = ratio(
-            benefit - cost, cost, note="no CRM investment entries up to the period end"
+            benefit - cost,
+            cost,
+            note=_lt("no CRM investment entries up to the period end"),
         )
         res["crm_npv"] = count(npv(inv.monthly_discount_rate(), flows))
         monthly_irr, why = irr(flows)
@@ -326,10 +332,10 @@ class FinancialFamily(Family):
             res["crm_payback_months"] = Result(payback, None, None)
         elif not any(costs):
             res["crm_payback_months"] = na(
-                "no CRM investment entries up to the period end"
+                _lt("no CRM investment entries up to the period end")
             )
         else:
-            res["crm_payback_months"] = na("not paid back by the period end")
+            res["crm_payback_months"] = na(_lt("not paid back by the period end"))
         return {COMPANY: res}
 
     def drill(self, code, scope, scope_id, part):

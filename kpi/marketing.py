@@ -5,7 +5,7 @@ Cost-based KPIs (CAC, CAC payback, campaign ROI) live in the costs family.
 
 from odoo.tools import SQL
 
-from .base import COMPANY, Family, count, na, ratio, register
+from .base import COMPANY, Family, _lt, count, na, ratio, register
 from .events import SCOPE_COLUMNS, events_domain, events_sql
 
 
@@ -81,7 +81,7 @@ class MarketingFamily(Family):
 
     def _web(self):
         if "website.track" not in self.env:
-            note = "website not installed"
+            note = _lt("website not installed")
             return {"web_visits": na(note), "web_visit_minutes": na(note)}
         ctx = self.ctx
         row = self.fetch(
@@ -121,7 +121,7 @@ class MarketingFamily(Family):
         return {
             "web_visits": count(row["visits"]),
             "web_visit_minutes": ratio(
-                row["minutes"], row["visits"], factor=1.0, note="no web visit"
+                row["minutes"], row["visits"], factor=1.0, note=_lt("no web visit")
             ),
         }
 

@@ -9,7 +9,7 @@ note of the KPI.
 
 from odoo.tools import SQL
 
-from .base import Family, Result, ratio, register
+from .base import Family, Result, _lt, ratio, register
 
 
 @register
@@ -81,7 +81,7 @@ class PerceptionFamily(Family):
             ratio(
                 r["promoters"] - r["detractors"],
                 r["nps_n"],
-                note="no valid NPS response completed in the period",
+                note=_lt("no valid NPS response completed in the period"),
             ),
             r["nps_invalid"],
         )
@@ -90,7 +90,7 @@ class PerceptionFamily(Family):
                 r["ces_sum"],
                 r["ces_n"],
                 factor=1.0,
-                note="no valid CES response completed in the period",
+                note=_lt("no valid CES response completed in the period"),
             ),
             r["ces_invalid"],
         )
@@ -98,7 +98,7 @@ class PerceptionFamily(Family):
             ratio(
                 r["ces_easy"],
                 r["ces_n"],
-                note="no valid CES response completed in the period",
+                note=_lt("no valid CES response completed in the period"),
             ),
             r["ces_invalid"],
         )
@@ -106,14 +106,14 @@ class PerceptionFamily(Family):
             ratio(
                 r["csat_ok"],
                 r["csat_n"],
-                note="no valid CSAT response completed in the period",
+                note=_lt("no valid CSAT response completed in the period"),
             ),
             r["csat_invalid"],
         )
         rate = ratio(
             r["answered"],
             r["sent"],
-            note="no survey invitation sent in the period",
+            note=_lt("no survey invitation sent in the period"),
         )
         return {
             ("company", None): {

@@ -49,11 +49,13 @@ def period_end(granularity, start, calendar="gregorian"):
     return shift_period(granularity, start, 1, calendar)
 
 
-def period_label(granularity, start, calendar="gregorian"):
+def period_label(granularity, start, calendar="gregorian", translate=None):
+    """Label of a period; ``translate`` (e.g. ``env._``) gives Solar Hijri
+    month names in the reader's language."""
     if calendar == "jalali":
         from .calendars import jalali_label
 
-        return jalali_label(granularity, start)
+        return jalali_label(granularity, start, translate)
     if granularity == "week":
         iso = start.isocalendar()
         return f"{iso[0]}-W{iso[1]:02d}"

@@ -2,7 +2,7 @@
 
 from odoo.tools import SQL
 
-from .base import Family, count, na, ratio, register
+from .base import Family, _lt, count, na, ratio, register
 from .events import SCOPE_COLUMNS, events_domain, events_sql
 
 
@@ -72,7 +72,7 @@ class RevenueFamily(Family):
             )
         )
         margins_known = self.company.kpi_revenue_source != "invoice"
-        no_margin = na("margins are known from sale orders only")
+        no_margin = na(_lt("margins are known from sale orders only"))
         results = {}
         for r in rows:
             if r["scope"] != "company" and r["scope_id"] is None:
@@ -81,20 +81,20 @@ class RevenueFamily(Family):
             res["gross_profit"] = count(r["gp"]) if margins_known else no_margin
             for kind, earlier in (("qoq", qoq), ("yoy", yoy)):
                 if not earlier:
-                    note = "not defined for yearly periods"
+                    note = _lt("not defined for yearly periods")
                     res[f"revenue_growth_{kind}"] = na(note)
                     res[f"profit_growth_{kind}"] = na(note)
                     continue
                 res[f"revenue_growth_{kind}"] = ratio(
                     r["rev"] - r[f"rev_{kind}"],
                     r[f"rev_{kind}"],
-                    note="no revenue in the comparison period",
+                    note=_lt("no revenue in the comparison period"),
                 )
                 res[f"profit_growth_{kind}"] = (
                     ratio(
                         r["gp"] - r[f"gp_{kind}"],
                         r[f"gp_{kind}"],
-                        note="no gross profit in the comparison period",
+                        note=_lt("no gross profit in the comparison period"),
                     )
                     if margins_known
                     else no_margin

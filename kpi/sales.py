@@ -2,7 +2,7 @@
 
 from odoo.tools import SQL
 
-from .base import Family, count, ratio, register
+from .base import Family, _lt, count, ratio, register
 from .events import SCOPE_COLUMNS
 
 
@@ -165,29 +165,29 @@ class SalesFamily(Family):
                 "prospects": count(r["prospects"]),
                 "deals_won": count(r["won"]),
                 "deals_lost": count(r["lost"]),
-                "win_rate": ratio(r["won"], decided, note="no deal won or lost"),
+                "win_rate": ratio(r["won"], decided, note=_lt("no deal won or lost")),
                 "win_rate_value": ratio(
                     r["won_value"],
                     r["won_value"] + r["lost_value"],
-                    note="no expected revenue on deals won or lost",
+                    note=_lt("no expected revenue on deals won or lost"),
                 ),
                 "lead_conversion_rate": ratio(
-                    r["won"], r["prospects"], note="no lead created"
+                    r["won"], r["prospects"], note=_lt("no lead created")
                 ),
                 "average_deal_size": ratio(
-                    r["won_value"], r["won"], factor=1.0, note="no deal won"
+                    r["won_value"], r["won"], factor=1.0, note=_lt("no deal won")
                 ),
                 "sales_cycle_days": ratio(
-                    r["cycle_days"], r["won"], factor=1.0, note="no deal won"
+                    r["cycle_days"], r["won"], factor=1.0, note=_lt("no deal won")
                 ),
                 "deal_duration_days": ratio(
-                    r["duration_days"], r["won"], factor=1.0, note="no deal won"
+                    r["duration_days"], r["won"], factor=1.0, note=_lt("no deal won")
                 ),
                 "sales_response_hours": ratio(
                     r["response_hours"],
                     r["answered"],
                     factor=1.0,
-                    note="no lead of the period answered",
+                    note=_lt("no lead of the period answered"),
                 ),
                 "unanswered_leads": count(r["unanswered"]),
                 "inquiries_email": count(r["by_email"]),

@@ -16,7 +16,7 @@ import pytz
 
 from odoo.tools import SQL
 
-from .base import Family, count, na, ratio, register
+from .base import Family, _lt, count, na, ratio, register
 
 TICKET_SCOPES = SQL(
     """CASE GROUPING(team_id, user_id) WHEN 3 THEN 'company'
@@ -265,13 +265,15 @@ class ServiceFamily(Family):
                 continue
             closed = r["closed"]
             if not closed:
-                handle = na("no ticket closed in the period")
+                handle = na(_lt("no ticket closed in the period"))
             elif not r["handled"]:
                 handle = na(
-                    "no timesheet hours on the tickets closed in the period"
+                    _lt("no timesheet hours on the tickets closed in the period")
                     if timesheets
-                    else "timesheets on tickets not installed and no call "
-                    "durations logged on the tickets closed in the period"
+                    else _lt(
+                        "timesheets on tickets not installed and no call "
+                        "durations logged on the tickets closed in the period"
+                    )
                 )
             else:
                 handle = ratio(r["handle_hours"], closed, factor=1.0)
@@ -283,38 +285,38 @@ class ServiceFamily(Family):
                     r["fr_hours"],
                     r["answered"],
                     factor=1.0,
-                    note="no ticket first answered in the period",
+                    note=_lt("no ticket first answered in the period"),
                 ),
                 "ticket_first_response_working_hours": ratio(
                     r["fr_whours"],
                     r["answered"],
                     factor=1.0,
-                    note="no ticket first answered in the period",
+                    note=_lt("no ticket first answered in the period"),
                 ),
                 "ticket_resolution_hours": ratio(
                     r["res_hours"],
                     closed,
                     factor=1.0,
-                    note="no ticket closed in the period",
+                    note=_lt("no ticket closed in the period"),
                 ),
                 "ticket_resolution_working_hours": ratio(
                     r["res_whours"],
                     closed,
                     factor=1.0,
-                    note="no ticket closed in the period",
+                    note=_lt("no ticket closed in the period"),
                 ),
                 "fcr_rate": ratio(
-                    r["fcr"], closed, note="no ticket closed in the period"
+                    r["fcr"], closed, note=_lt("no ticket closed in the period")
                 ),
                 "contacts_per_ticket": ratio(
                     r["contacts"],
                     closed,
                     factor=1.0,
-                    note="no ticket closed in the period",
+                    note=_lt("no ticket closed in the period"),
                 ),
                 "handle_time_hours": handle,
                 "reopen_rate": ratio(
-                    r["reopens"], closed, note="no ticket closed in the period"
+                    r["reopens"], closed, note=_lt("no ticket closed in the period")
                 ),
             }
         return results

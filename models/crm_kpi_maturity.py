@@ -371,7 +371,9 @@ class CrmKpiMaturity(models.Model):
             return self.env._("not computed")
         if not row.get("has_value"):
             return self.env._(
-                "n/a: %(why)s", why=row.get("note") or self.env._("no value")
+                "n/a: %(why)s",
+                why=self.env["crm.kpi.value"]._translate_note(row.get("note"))
+                or self.env._("no value"),
             )
         return f"{row.get('value') or 0.0:,.2f}"
 

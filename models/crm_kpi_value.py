@@ -41,7 +41,12 @@ class CrmKpiValue(models.Model):
     numerator = fields.Float(readonly=True, aggregator="sum")
     denominator = fields.Float(readonly=True, aggregator="sum")
     factor = fields.Float(readonly=True, default=1.0, aggregator="max")
-    note = fields.Char(string="Why n/a", readonly=True)
+    note = fields.Char(
+        string="Why n/a (source)",
+        readonly=True,
+        help="The reason in English, as computed; shown translated in Why n/a.",
+    )
+    note_label = fields.Char(string="Why n/a", compute="_compute_note_label")
     display_value = fields.Char(string="Value", compute="_compute_display_value")
     computed_at = fields.Datetime(readonly=True)
     # the snapshot's period and scope, stored for grouping
@@ -59,11 +64,25 @@ class CrmKpiValue(models.Model):
         "UNIQUE(snapshot_id, kpi_id)", "A snapshot holds one value per KPI."
     )
 
+    def _translate_note(self, note):
+        """The reader's-language text of an n/a reason the engine stored in
+        English (the reasons are code terms of the addon's translations)."""
+        return self.env._(note) if note else ""
+
+    @api.depends("note")
+    @api.depends_context("lang")
+    def _compute_note_label(self):
+        for rec in self:
+            rec.note_label = self._translate_note(rec.note)
+
     @api.depends("value", "has_value", "unit", "note")
+    @api.depends_context("lang")
     def _compute_display_value(self):
         for rec in self:
             if not rec.has_value:
-                rec.display_value = self.env._("n/a: %(why)s", why=rec.note or "")
+                rec.display_value = self.env._(
+                    "n/a: %(why)s", why=self._translate_note(rec.note)
+                )
             elif rec.unit == "percent":
                 rec.display_value = f"{rec.value:.2f} %"
             elif rec.unit == "count":

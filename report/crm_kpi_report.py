@@ -63,12 +63,17 @@ class CrmKpiSuccessReport(models.AbstractModel):
             ("helpdesk_team_id", "=", snap.helpdesk_team_id.id),
         ]
 
+    def _period_label(self, granularity, start, calendar):
+        """The period's label in the reader's language (Solar Hijri month
+        names are translated; stored labels keep the Latin names)."""
+        return P.period_label(granularity, start, calendar, translate=self.env._)
+
     def _page(self, snap, comparison, rtl):
         company = snap.company_id
         calendar = company.kpi_period_calendar or "gregorian"
         shift = -1 if comparison == "previous" else YEAR_BACK[snap.granularity]
         cmp_start = P.shift_period(snap.granularity, snap.date_start, shift, calendar)
-        cmp_label = P.period_label(snap.granularity, cmp_start, calendar)
+        cmp_label = self._period_label(snap.granularity, cmp_start, calendar)
         Snapshot = self.env["crm.kpi.snapshot"]
         cmp_snap = Snapshot.search(
             self._scope_domain(snap) + [("date_start", "=", cmp_start)], limit=1
@@ -110,7 +115,9 @@ class CrmKpiSuccessReport(models.AbstractModel):
         return {
             "snapshot": snap,
             "company": company,
-            "period_label": snap.period_label,
+            "period_label": self._period_label(
+                snap.granularity, snap.date_start, calendar
+            ),
             "date_start": snap.date_start,
             "date_last": fields.Date.subtract(snap.date_end, days=1),
             "granularity": self._labels("crm.kpi.snapshot", "granularity")[
@@ -159,7 +166,7 @@ class CrmKpiSuccessReport(models.AbstractModel):
         if not value:
             row["reason"] = self.env._("not computed")
         elif not value.has_value:
-            row["reason"] = value.note or self.env._("no value")
+            row["reason"] = value.note_label or self.env._("no value")
         else:
             row["value"] = self._format(value.value, kpi.unit, currency)
         if value and value.status:
@@ -236,7 +243,7 @@ class CrmKpiSuccessReport(models.AbstractModel):
             + [("date_start", "in", starts), ("kpi_id", "in", kpis.ids)]
         )
         by_key = {(v.kpi_id.id, v.date_start): v for v in values}
-        labels = [P.period_label(snap.granularity, s, calendar) for s in starts]
+        labels = [self._period_label(snap.granularity, s, calendar) for s in starts]
         charts = []
         for kpi in kpis:
             points = []
