@@ -200,10 +200,22 @@ class CrmKpiReportLog(models.Model):
                     .with_context(lang=lang)
                     ._render_qweb_pdf(report, snapshot.ids)
                 )
+                in_lang = self.with_context(lang=lang)
+                period = in_lang.env[
+                    "report.crm_success_kpi.success_report"
+                ]._period_label(
+                    snapshot.granularity,
+                    snapshot.date_start,
+                    company.kpi_period_calendar or "gregorian",
+                )
+                name = in_lang.env._(
+                    "CRM success criteria - %(period)s - %(company)s",
+                    period=period,
+                    company=company.name,
+                )
                 attachments[lang] = self.env["ir.attachment"].create(
                     {
-                        "name": f"CRM success criteria - {snapshot.period_label} - "
-                        f"{company.name}.pdf",
+                        "name": f"{name}.pdf",
                         "raw": pdf,
                         "mimetype": "application/pdf",
                         "res_model": "crm.kpi.snapshot",

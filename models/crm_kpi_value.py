@@ -47,7 +47,9 @@ class CrmKpiValue(models.Model):
         help="The reason in English, as computed; shown translated in Why n/a.",
     )
     note_label = fields.Char(string="Why n/a", compute="_compute_note_label")
-    display_value = fields.Char(string="Value", compute="_compute_display_value")
+    display_value = fields.Char(
+        string="Shown Value", compute="_compute_display_value"
+    )
     computed_at = fields.Datetime(readonly=True)
     # the snapshot's period and scope, stored for grouping
     granularity = fields.Selection(GRANULARITY, readonly=True, index=True)
