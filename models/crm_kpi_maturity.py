@@ -157,11 +157,17 @@ class CrmKpiMaturity(models.Model):
                 ]
             )
         }
+        # criteria read in every installed language: evaluated once per language
+        langs = [code for code, _name in self.env["res.lang"].get_installed()]
+        in_english = self.with_context(lang="en_US")
         result = self.browse()
         for snap in snapshots:
-            criteria = self._evaluate(
-                snap.company_id, values.get(snap.id, {}), trailing.get(snap.id) or {}
+            args = (
+                snap.company_id,
+                values.get(snap.id, {}),
+                trailing.get(snap.id) or {},
             )
+            criteria = in_english._evaluate(*args)
             level = 0
             for stage in range(1, 6):
                 if all(c["met"] for c in criteria if c["level"] == stage):
@@ -187,8 +193,22 @@ class CrmKpiMaturity(models.Model):
                     date_start=snap.date_start,
                 )
                 rec = self.sudo().create(vals)
+            self._translate_criteria(rec, args, langs)
             result |= rec
         return result
+
+    def _translate_criteria(self, maturity, args, langs):
+        """Store the criteria's names and findings in the other languages."""
+        by_code = {c.code: c for c in maturity.sudo().criterion_ids}
+        for lang in langs:
+            if lang == "en_US":
+                continue
+            for crit in self.with_context(lang=lang)._evaluate(*args):
+                record = by_code.get(crit["code"])
+                if record:
+                    record.with_context(lang=lang).write(
+                        {"name": crit["name"], "detail": crit["detail"]}
+                    )
 
     def _recompute(self):
         return self._compute_for_snapshots(self.sudo().snapshot_id)
@@ -390,9 +410,9 @@ class CrmKpiMaturityCriterion(models.Model):
     level = fields.Integer(string="Stage Level", required=True)
     stage = fields.Selection(STAGES, compute="_compute_stage")
     code = fields.Char(required=True)
-    name = fields.Char(string="Criterion", required=True)
+    name = fields.Char(string="Criterion", required=True, translate=True)
     met = fields.Boolean()
-    detail = fields.Char(help="What was found in the period.")
+    detail = fields.Char(help="What was found in the period.", translate=True)
 
     @api.depends("level")
     def _compute_stage(self):
