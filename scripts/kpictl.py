@@ -67,6 +67,7 @@ DEBIAN_EXECUTABLES = {
     ),
     "wkhtmltopdf": ("wkhtmltopdf",),
     "poppler-utils": ("pdftotext",),
+    "npm": ("npm",),
 }
 ODOO_HINT = (
     "Odoo 19.0 must be importable by {python}: it is not on PyPI, get it officially "
@@ -264,6 +265,27 @@ def ensure_debian(packages):
         warn(
             f"apt-get could not install {' '.join(missing)}; what needs them will fail"
         )
+
+
+def ensure_rtlcss():
+    """Odoo lays its web client out right to left (Persian, Hebrew, Arabic)
+    only with rtlcss, an npm package (Odoo's documentation: npm install -g
+    rtlcss); without it those users get left-to-right screens."""
+    if shutil.which("rtlcss"):
+        return
+    npm = shutil.which("npm")
+    if not npm and IS_ROOT and shutil.which("apt-get"):
+        ensure_debian(["npm"])
+        npm = shutil.which("npm")
+    if not npm:
+        warn(
+            "rtlcss is missing and there is no npm to install it ('npm install -g "
+            "rtlcss'): right-to-left screens and their browser test will FAIL"
+        )
+        return
+    info("npm install -g rtlcss (right-to-left web client)")
+    if subprocess.call([npm, "install", "-g", "rtlcss"], stdin=subprocess.DEVNULL):
+        warn("npm could not install rtlcss: right-to-left screens will FAIL")
 
 
 # ----------------------------------------------------------------- postgres
@@ -1011,6 +1033,7 @@ def cmd_demo(args):
         )
     ensure_python_deps()
     ensure_debian(["wkhtmltopdf"])
+    ensure_rtlcss()
     pg = ensure_postgres()
     ensure_addons_path()
     if args.reset and db_exists(pg, args.db):
@@ -1074,6 +1097,7 @@ def _run_pytest(pg, dbname, extra):
 
 def cmd_test(args):
     pg = prepare(debian=["chromium", "wkhtmltopdf", "poppler-utils"])
+    ensure_rtlcss()
     if not find_executable("chromium"):
         warn("chromium not found: browser (HttpCase tour) tests will FAIL")
     dbname = args.db or f"crm_kpi_test_{os.getpid()}"

@@ -256,3 +256,23 @@ class TestReportPdfTranslated(ReportData, KpiCase, HttpCase):
         self.assertIn(readable("دوره قبل: بهمن"), text)
         # orders of 5 March (250) and 12 March (200): both in Esfand
         self.assertIn("450.00", text)
+
+
+@tagged("post_install", "-at_install")
+class TestPersianScreens(KpiCase, HttpCase):
+    """A manager who reads Persian, in a Solar Hijri company, in Chromium."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        load_languages(cls.env)
+        cls.company.kpi_period_calendar = "jalali"
+        cls.manager.lang = "fa_IR"
+        customer = cls.make_customers(1)
+        cls.make_orders(
+            [{"partner": customer, "date": D(2026, 10, 1), "amount": 500.0}]
+        )
+        cls.Snapshot.compute_period("month", D(2026, 10, 1), companies=cls.company)
+
+    def test_persian_right_to_left_tour(self):
+        self.start_tour("/odoo", "crm_success_kpi_rtl_tour", login=self.manager.login)

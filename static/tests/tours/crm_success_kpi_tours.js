@@ -242,3 +242,42 @@ registry.category("web_tour.tours").add("crm_success_kpi_salesman_tour", {
         },
     ],
 });
+
+// A Persian-speaking manager: the screens are right to left, in Persian, and
+// the periods of a Solar Hijri company carry Jalali labels.
+registry.category("web_tour.tours").add("crm_success_kpi_rtl_tour", {
+    url: "/odoo/action-crm_success_kpi.crm_kpi_value_action_overview",
+    steps: () => [
+        {
+            content: "the Overview opens with its Persian title",
+            trigger: ".o_breadcrumb .active:contains('نمای کلی')",
+        },
+        {
+            content: "the graph is drawn",
+            trigger: ".o_graph_renderer canvas",
+        },
+        {
+            content: "the web client is laid out right to left",
+            trigger: ".o_action_manager",
+            run() {
+                const direction = getComputedStyle(document.querySelector(".o_action_manager")).direction;
+                if (direction !== "rtl") {
+                    throw new Error(`the Persian web client is laid out ${direction}`);
+                }
+            },
+        },
+        {
+            content: "switch to the list",
+            trigger: "button.o_switch_view.o_list",
+            run: "click",
+        },
+        {
+            content: "the KPI name is in Persian and the period is a Jalali month",
+            trigger: ".o_data_row:has(.o_data_cell[name='kpi_id']:contains('درآمد')) .o_data_cell[name='period_label']:contains('Mehr 1405')",
+        },
+        {
+            content: "the value of Mehr 1405 (23 September - 22 October 2026)",
+            trigger: ".o_data_row .o_data_cell[name='display_value']:contains('500.00')",
+        },
+    ],
+});
