@@ -273,7 +273,7 @@ registry.category("web_tour.tours").add("crm_success_kpi_rtl_tour", {
         },
         {
             content: "the KPI name is in Persian and the period is a Jalali month",
-            trigger: ".o_data_row:has(.o_data_cell[name='kpi_id']:contains('درآمد')) .o_data_cell[name='period_label']:contains('Mehr 1405')",
+            trigger: ".o_data_row:has(.o_data_cell[name='kpi_id']:contains('درآمد')) .o_data_cell[name='period_name']:contains('مهر 1405')",
         },
         {
             content: "the value of Mehr 1405 (23 September - 22 October 2026)",
