@@ -48,9 +48,7 @@ class CrmKpiValue(models.Model):
         help="The reason in English, as computed; shown translated in Why n/a.",
     )
     note_label = fields.Char(string="Why n/a", compute="_compute_note_label")
-    display_value = fields.Char(
-        string="Shown Value", compute="_compute_display_value"
-    )
+    display_value = fields.Char(string="Shown Value", compute="_compute_display_value")
     computed_at = fields.Datetime(readonly=True)
     # the snapshot's period and scope, stored for grouping
     granularity = fields.Selection(GRANULARITY, readonly=True, index=True)
@@ -58,7 +56,6 @@ class CrmKpiValue(models.Model):
     date_end = fields.Date(readonly=True)
     period_label = fields.Char(string="Period", readonly=True)
     period_name = fields.Char(
-        string="Period Name",
         compute="_compute_period_name",
         help="The period in the reader's language (Solar Hijri month names "
         "translated); Period holds the label as stored.",
