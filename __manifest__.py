@@ -47,4 +47,5 @@
     },
     "installable": True,
     "application": True,
+    "uninstall_hook": "uninstall_hook",
 }

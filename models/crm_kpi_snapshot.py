@@ -5,6 +5,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 from ..kpi import base as kpi_base
 from ..kpi import period as P
@@ -24,6 +25,16 @@ SCOPE = [
     ("helpdesk_team", "Helpdesk Team"),
     ("agent", "Agent"),
 ]
+# indexes on the core tables that the KPI queries of a period read by date
+# (messages of the period of a model, leads closed or changed in the period,
+# tickets created or changed in the period)
+PERIOD_INDEXES = (
+    ("crm_kpi_mail_message_model_date_idx", "mail_message", ("model", "date")),
+    ("crm_kpi_crm_lead_date_closed_idx", "crm_lead", ("date_closed",)),
+    ("crm_kpi_crm_lead_write_date_idx", "crm_lead", ("write_date",)),
+    ("crm_kpi_helpdesk_ticket_create_date_idx", "helpdesk_ticket", ("create_date",)),
+    ("crm_kpi_helpdesk_ticket_write_date_idx", "helpdesk_ticket", ("write_date",)),
+)
 # scope -> column holding the scope record
 SCOPE_COLUMN = {
     "company": None,
@@ -70,6 +81,12 @@ class CrmKpiSnapshot(models.Model):
         "UNIQUE(granularity, date_start, company_id, scope_key)",
         "There is one snapshot per period, company and scope.",
     )
+
+    def init(self):
+        res = super().init()
+        for name, table, columns in PERIOD_INDEXES:
+            create_index(self.env.cr, name, table, list(columns))
+        return res
 
     @api.depends("period_label", "scope", "team_id", "user_id", "helpdesk_team_id")
     def _compute_name(self):

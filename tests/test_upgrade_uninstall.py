@@ -15,6 +15,8 @@ from odoo.modules.module import get_manifest
 from odoo.tests import tagged
 from odoo.tools.convert import convert_file
 
+from ..hooks import uninstall_hook
+from ..models.crm_kpi_snapshot import PERIOD_INDEXES
 from .common import D, KpiCase
 
 MODULE = "crm_success_kpi"
@@ -194,3 +196,15 @@ class TestKpiUpgrade(KpiCase):
             for f in self.env["ir.model.fields"].browse(xmlids.mapped("res_id"))
         }
         self.assertFalse(set(added) - registered)
+
+    def test_uninstall_drops_its_indexes_on_core_tables(self):
+        def indexes():
+            self.cr.execute(
+                "SELECT indexname FROM pg_indexes WHERE indexname = ANY(%s)",
+                [[name for name, _table, _columns in PERIOD_INDEXES]],
+            )
+            return {r[0] for r in self.cr.fetchall()}
+
+        self.assertEqual(indexes(), {name for name, _t, _c in PERIOD_INDEXES})
+        uninstall_hook(self.env)  # rolled back with the test
+        self.assertEqual(indexes(), set())

@@ -1,0 +1,10 @@
+from odoo.tools import SQL
+
+from .models.crm_kpi_snapshot import PERIOD_INDEXES
+
+
+def uninstall_hook(env):
+    """Drop the indexes the addon put on core tables (mail_message, crm_lead,
+    helpdesk_ticket): its own tables and columns go with its models."""
+    for name, _table, _columns in PERIOD_INDEXES:
+        env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(name)))
