@@ -1,9 +1,11 @@
 """Costs family: customer acquisition cost, CAC payback and campaign ROI.
 
-One query per period gathers, for the company and every sales team, the new
-customers N (first revenue event ever inside the period) with their gross
-profit, the cost entries, and per campaign the attributed revenue (the
-order's campaign, else its opportunity's), orders, responses and costs.
+One query per period gathers, for the company and every sales team, the cost
+entries, and per campaign the attributed revenue (the order's campaign, else
+its opportunity's), orders, responses and costs; the new customers N (first
+revenue event ever inside the period) and their gross profit come from the
+pass over the revenue events shared with the customer family
+(:func:`~.events.period_summary`).
 
 - ``cac`` = (sales + marketing costs of the period) / N.  Team scope: the
   costs entered for the team / the team's new customers.
@@ -19,10 +21,12 @@ The per-campaign breakdown is left in ``ctx.extra`` for the campaign ranking
 (``crm.kpi.campaign.report``).
 """
 
+from datetime import timedelta
+
 from odoo.tools import SQL
 
 from .base import COMPANY, Family, Result, _lt, na, ratio, register
-from .events import events_domain, events_sql, uses_invoices
+from .events import events_domain, events_sql, period_summary, uses_invoices
 
 MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
@@ -60,32 +64,25 @@ class CostsFamily(Family):
                 "SELECT NULL::int AS team_id, NULL::int AS campaign_id,"
                 " NULL::numeric AS cost WHERE FALSE"
             )
-        return self.fetch(
+        return self.fetch_heavy(
             SQL(
                 """
                 WITH ev AS (%(events)s),
-                firsts AS (
-                    SELECT partner_id, MIN(day) AS first_day FROM ev GROUP BY partner_id
-                ),
                 rows AS (
-                    -- revenue events of the period: new customers and campaigns
+                    -- revenue events of the period: campaigns
                     SELECT ev.team_id, ev.campaign_id,
-                           CASE WHEN f.first_day >= %(start)s THEN ev.partner_id END
-                               AS new_partner,
-                           CASE WHEN f.first_day >= %(start)s THEN ev.margin END
-                               AS new_margin,
                            ev.amount AS revenue, ev.margin AS margin,
                            1 AS is_order, 0 AS is_response,
                            NULL::numeric AS cost, 0 AS is_cost
-                      FROM ev JOIN firsts f ON f.partner_id = ev.partner_id
+                      FROM ev
                      WHERE ev.day >= %(start)s
                     UNION ALL
-                    SELECT team_id, campaign_id, NULL, NULL, NULL, NULL, 0, 1, NULL, 0
+                    SELECT team_id, campaign_id, NULL, NULL, 0, 1, NULL, 0
                       FROM crm_lead
                      WHERE company_id = %(company)s AND campaign_id IS NOT NULL
                        AND create_date >= %(a)s AND create_date < %(b)s
                     UNION ALL
-                    SELECT team_id, campaign_id, NULL, NULL, NULL, NULL, 0, 0, cost, 1
+                    SELECT team_id, campaign_id, NULL, NULL, 0, 0, cost, 1
                       FROM (%(costs)s) c
                 )
                 SELECT CASE WHEN GROUPING(team_id) = 1 THEN 'company' ELSE 'team' END
@@ -94,8 +91,6 @@ class CostsFamily(Family):
                            AS scope_id,
                        GROUPING(campaign_id) = 0 AS by_campaign,
                        campaign_id,
-                       COUNT(DISTINCT new_partner) AS n,
-                       COALESCE(SUM(new_margin), 0) AS gp_new,
                        COALESCE(SUM(revenue), 0) AS revenue,
                        COALESCE(SUM(margin), 0) AS margin,
                        COALESCE(SUM(is_order), 0) AS orders,
@@ -106,7 +101,14 @@ class CostsFamily(Family):
                  GROUP BY GROUPING SETS ((), (team_id), (campaign_id),
                                          (team_id, campaign_id))
                 """,
-                events=events_sql(ctx, ctx.date_end),
+                # the events of the period (from a day before its start: the
+                # local day decides, whatever the offset)
+                events=events_sql(
+                    ctx,
+                    ctx.date_end,
+                    ctx.date_start - timedelta(days=1),
+                    campaign="lookup",
+                ),
                 start=ctx.date_start,
                 company=self.company.id,
                 a=ctx.start_utc,
@@ -134,10 +136,15 @@ class CostsFamily(Family):
         totals.setdefault(COMPANY, None)
         margins_known = not uses_invoices(self.company)
         months = period_months(ctx)
+        # the new customers (first revenue event ever in the period) and
+        # their gross profit, per scope: from the pass over the events shared
+        # with the customer family
+        summary = period_summary(ctx)
         results = {}
         for key, t in totals.items():
             res = {}
-            n = t["n"] if t else 0
+            new = summary.get(key)
+            n = new["n"] if t and new else 0
             cost = float(t["cost"]) if t else 0.0
             if not t or not t["cost_entries"]:
                 res["cac"] = na(_lt("no costs recorded in the period"))
@@ -146,7 +153,7 @@ class CostsFamily(Family):
                 res["cac"] = ratio(
                     cost, n, factor=1.0, note=_lt("no new customers in the period")
                 )
-                gp_new = float(t["gp_new"])
+                gp_new = float(new["new_margin"]) if new else 0.0
                 if not n:
                     res["cac_payback_months"] = res["cac"]
                 elif not margins_known:

@@ -7,12 +7,16 @@ and R follow, with the identity E = S - L + N + R holding by construction.
 
 from collections import defaultdict
 
-from dateutil.relativedelta import relativedelta
-
 from odoo.tools import SQL
 
 from .base import COMPANY, Family, Result, _lt, count, na, ratio, register
-from .events import SCOPE_COLUMNS, events_domain, events_sql, scope_filter
+from .events import (
+    SCOPE_COLUMNS,
+    events_domain,
+    events_sql,
+    period_summary,
+    scope_filter,
+)
 
 
 @register
@@ -89,7 +93,7 @@ class CustomersFamily(Family):
              WHERE %(where)s
              GROUP BY %(group_by)s
             """,
-            events=events_sql(ctx, end),
+            events=events_sql(ctx, end, campaign=False),
             scope_cols=scope_cols,
             s_from=ctx.window_start(start),
             e_from=ctx.window_start(end),
@@ -99,39 +103,28 @@ class CustomersFamily(Family):
             group_by=group_by,
         )
 
-    def _aggregate(self, start, end):
-        rows = self.fetch(
-            SQL(
-                """
-                WITH flags AS (%s)
-                SELECT scope, scope_id,
-                       COUNT(*) FILTER (WHERE act_s) AS s,
-                       COUNT(*) FILTER (WHERE act_e) AS e,
-                       COUNT(*) FILTER (WHERE is_new AND act_e) AS n,
-                       COUNT(*) FILTER (WHERE act_s AND NOT act_e) AS l,
-                       COUNT(*) FILTER (WHERE NOT is_new AND NOT act_s AND act_e)
-                           AS r,
-                       COUNT(*) FILTER (WHERE known_before) AS known_before,
-                       COUNT(*) FILTER (WHERE act_s AND buyer) AS renewed,
-                       COUNT(*) FILTER (WHERE buyer) AS buyers,
-                       COUNT(*) FILTER (WHERE events >= 2) AS repeaters,
-                       COALESCE(SUM(events), 0) AS events,
-                       COALESCE(SUM(revenue), 0) AS revenue,
-                       COALESCE(SUM(margin), 0) AS margin,
-                       COALESCE(SUM(revenue) FILTER (WHERE is_new), 0) AS new_revenue,
-                       COALESCE(SUM(rev_old), 0) AS rev_old,
-                       COALESCE(SUM(rev_old_prev), 0) AS rev_old_prev
-                  FROM flags
-                 WHERE scope = 'company' OR scope_id IS NOT NULL
-                 GROUP BY scope, scope_id
-                """,
-                self._flags_sql(start, end),
-            )
-        )
-        result = {(r["scope"], r["scope_id"]): r for r in rows}
+    def _aggregates(self):
+        """``(current, trailing)``: the aggregate counts and amounts per scope
+        of the period and of the trailing 12 months that end with it (for the
+        CLV).  Both read every event before the period's end and differ only
+        by their start: they come from one pass over the events, shared with
+        the revenue and cost families (:func:`~.events.period_summary`); the
+        same figures as the per-event flags of :meth:`_flags_sql`."""
+        current = dict(period_summary(self.ctx))
+        trailing = {
+            key: {
+                "s": r["y_s"],
+                "e": r["e"],
+                "l": r["y_l"],
+                "revenue": r["y_revenue"],
+                "margin": r["y_margin"],
+            }
+            for key, r in current.items()
+        }
         # a period without any customer still has company values (0 or n/a)
-        result.setdefault(COMPANY, defaultdict(int))
-        return result
+        current.setdefault(COMPANY, defaultdict(int))
+        trailing.setdefault(COMPANY, defaultdict(int))
+        return current, trailing
 
     def _penetration(self):
         """Distinct products per buying customer, per scope."""
@@ -148,17 +141,20 @@ class CustomersFamily(Family):
                      FROM ev JOIN sale_order_line l ON l.order_id = ev.res_id
                     WHERE l.display_type IS NULL AND l.product_id IS NOT NULL"""
             )
-        rows = self.fetch(
+        rows = self.fetch_heavy(
             SQL(
                 """
                 WITH ev AS (%(events)s), lines AS (%(lines)s)
                 SELECT %(scopes)s,
-                       COUNT(DISTINCT (partner_id, product_id)) AS pairs,
+                       -- the (customer, product) pairs as one bigint: distinct
+                       -- integers sort much faster than distinct row values
+                       COUNT(DISTINCT COALESCE(partner_id, 0)::bigint * 2147483648
+                                      + product_id) AS pairs,
                        COUNT(DISTINCT partner_id) AS buyers
                   FROM lines
                  GROUP BY GROUPING SETS ((), (team_id), (user_id))
                 """,
-                events=events_sql(ctx, ctx.date_end, ctx.date_start),
+                events=events_sql(ctx, ctx.date_end, ctx.date_start, campaign=False),
                 lines=lines,
                 scopes=SCOPE_COLUMNS,
             )
@@ -168,12 +164,9 @@ class CustomersFamily(Family):
     # -- KPIs --------------------------------------------------------------
     def compute(self):
         ctx = self.ctx
-        current = self._aggregate(ctx.date_start, ctx.date_end)
+        current, trailing = self._aggregates()
         if ctx.granularity == "year":
             trailing = current
-        else:
-            year_start = ctx.date_end - relativedelta(years=1)
-            trailing = self._aggregate(year_start, ctx.date_end)
         penetration = self._penetration()
         growth_on_active = self.company.kpi_customer_base_method == "active"
         margins_known = self.company.kpi_revenue_source != "invoice"

@@ -6,16 +6,31 @@ partner, sales team, salesperson, attributed campaign, the local date, and the
 untaxed amount and margin in the company currency.
 """
 
+from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
+
 from odoo.tools import SQL
+
+from .base import heavy_query_settings
 
 
 def uses_invoices(company):
     return company.kpi_revenue_source == "invoice"
 
 
-def events_sql(ctx, date_to, date_from=None):
+def events_sql(ctx, date_to, date_from=None, campaign=True, partner=True):
     """``SELECT`` of revenue events of ``ctx.company`` with local dates in
-    ``[date_from, date_to)`` (``date_from=None``: since the beginning)."""
+    ``[date_from, date_to)`` (``date_from=None``: since the beginning).
+
+    ``campaign=False``: the ``campaign_id`` column is NULL; a sale order then
+    is not joined to its opportunity (one hash of all the leads less for the
+    families that do not use the campaign).  ``campaign="lookup"``: the
+    opportunity's campaign is looked up order by order (through the primary
+    key of crm_lead) instead of a join with all the leads; for the events of
+    a short period, that the families of campaigns read.  ``partner=False``:
+    the ``partner_id`` column is NULL; a sale order is then not joined to its
+    customer (its ``partner_id`` is required: the join drops no order)."""
     if uses_invoices(ctx.company):
         lower = SQL("AND am.invoice_date >= %s", date_from) if date_from else SQL("")
         return SQL(
@@ -40,25 +55,45 @@ def events_sql(ctx, date_to, date_from=None):
             lower=lower,
         )
     lower = SQL("AND so.date_order >= %s", ctx.utc(date_from)) if date_from else SQL("")
+    if campaign == "lookup":
+        campaign_col = SQL(
+            "COALESCE(so.campaign_id, (SELECT opp.campaign_id FROM crm_lead opp"
+            " WHERE opp.id = so.opportunity_id))"
+        )
+        opportunity = SQL("")
+    elif campaign:
+        campaign_col = SQL("COALESCE(so.campaign_id, opp.campaign_id)")
+        opportunity = SQL("LEFT JOIN crm_lead opp ON opp.id = so.opportunity_id")
+    else:
+        campaign_col, opportunity = SQL("NULL::int"), SQL("")
+    if partner:
+        partner_col = SQL("rp.commercial_partner_id")
+        customer = SQL("JOIN res_partner rp ON rp.id = so.partner_id")
+    else:
+        partner_col, customer = SQL("NULL::int"), SQL("")
     return SQL(
         """
         SELECT so.id AS res_id,
-               rp.commercial_partner_id AS partner_id,
+               %(partner)s AS partner_id,
                so.team_id AS team_id,
                so.user_id AS user_id,
-               COALESCE(so.campaign_id, opp.campaign_id) AS campaign_id,
+               %(campaign)s AS campaign_id,
                %(day)s AS day,
                so.amount_untaxed / COALESCE(NULLIF(so.currency_rate, 0), 1.0)
                    AS amount,
                so.margin / COALESCE(NULLIF(so.currency_rate, 0), 1.0) AS margin
           FROM sale_order so
-          JOIN res_partner rp ON rp.id = so.partner_id
-          LEFT JOIN crm_lead opp ON opp.id = so.opportunity_id
+          %(customer)s
+          %(opportunity)s
          WHERE so.state = 'sale'
            AND so.company_id = %(company)s
            AND so.date_order < %(date_to)s
            %(lower)s
         """,
+        partner=partner_col,
+        customer=customer,
+        campaign=campaign_col,
+        opportunity=opportunity,
         day=ctx.local_date_sql(SQL("so.date_order")),
         company=ctx.company.id,
         date_to=ctx.utc(date_to),
@@ -110,3 +145,249 @@ def scope_filter(scope, scope_id, team_col="team_id", user_col="user_id"):
     if scope == "user":
         return SQL("%s = %s", SQL.identifier(user_col), scope_id)
     return SQL("TRUE")
+
+
+# ---------------------------------------------------------------------------
+# One pass over the events for the customer, revenue and cost families
+# ---------------------------------------------------------------------------
+def comparison_period(ctx, kind):
+    """The context of the comparison period of ``kind`` ('qoq' or 'yoy') of
+    the revenue growth KPIs, or None when not defined for the granularity."""
+    if kind == "qoq":
+        shifts = {
+            "week": ("week", -13),
+            "month": ("month", -3),
+            "quarter": ("quarter", -1),
+        }
+    else:
+        shifts = {
+            "week": ("week", -52),
+            "month": ("month", -12),
+            "quarter": ("quarter", -4),
+            "year": ("year", -1),
+        }
+    if ctx.granularity not in shifts:
+        return None
+    granularity, n = shifts[ctx.granularity]
+    return ctx.shifted(n, granularity)
+
+
+# counts of customers per scope, from rows of flags per customer and scope
+_CUSTOMER_COUNTS = SQL(
+    """COUNT(*) FILTER (WHERE act_s) AS s,
+       COUNT(*) FILTER (WHERE act_e) AS e,
+       COUNT(*) FILTER (WHERE is_new AND act_e) AS n,
+       COUNT(*) FILTER (WHERE act_s AND NOT act_e) AS l,
+       COUNT(*) FILTER (WHERE NOT is_new AND NOT act_s AND act_e) AS r,
+       COUNT(*) FILTER (WHERE known_before) AS known_before,
+       COUNT(*) FILTER (WHERE act_s AND events > 0) AS renewed,
+       COUNT(*) FILTER (WHERE events > 0) AS buyers,
+       COUNT(*) FILTER (WHERE events >= 2) AS repeaters,
+       COALESCE(SUM(events), 0) AS events,
+       COUNT(*) FILTER (WHERE y_act_s) AS y_s,
+       COUNT(*) FILTER (WHERE y_act_s AND NOT act_e) AS y_l"""
+)
+_CUSTOMER_COUNT_COLUMNS = (
+    "s",
+    "e",
+    "n",
+    "l",
+    "r",
+    "known_before",
+    "renewed",
+    "buyers",
+    "repeaters",
+    "events",
+    "y_s",
+    "y_l",
+)
+
+
+def period_summary(ctx):
+    """Per scope key (company, sales team, salesperson), the figures of the
+    period that the customer, revenue and cost families count from the
+    revenue events, computed once per period context (cached in
+    ``ctx.extra``) in one query: one read of every event before the period's
+    end, and one of the recent events (trailing year and comparison periods)
+    for the amounts that do not depend on the customer:
+
+    - customers (a customer is counted once per scope): ``s`` active at the
+      start (an event in the window W before it), ``e`` active at the end,
+      ``n`` new (first event ever in the period), ``l`` lost, ``r``
+      reactivated, ``known_before``, ``renewed``, ``buyers``, ``repeaters``;
+      ``y_s`` and ``y_l``: active at the start of the trailing 12 months
+      ending with the period, and of them lost at its end (for the CLV);
+    - amounts: ``events``, ``revenue`` and ``margin`` of the period,
+      ``new_revenue`` and ``new_margin`` (of the new customers),
+      ``rev_old`` (customers known before the period), ``rev_old_prev``
+      (previous period, customers known before it), ``y_revenue`` and
+      ``y_margin`` (trailing 12 months), ``rev_qoq``, ``gp_qoq``,
+      ``rev_yoy``, ``gp_yoy`` (comparison periods of
+      :func:`comparison_period`);
+    - ``recent``: the scope has events since the earliest of the period and
+      its comparison periods.
+
+    The events are first summed per (customer, sales team, salesperson); a
+    customer with one such row (one team and one salesperson: the usual
+    case) has the flags of that row in its company, team and salesperson
+    scopes; the flags of the others follow per scope from their rows (a flag
+    of a customer in a scope is true when it is true on one of its rows).
+    ``is_new`` compares the customer's first event, of every scope, with the
+    start."""
+    key = (
+        "period_summary",
+        ctx.company.id,
+        ctx.granularity,
+        ctx.date_start,
+        ctx.date_end,
+    )
+    if key in ctx.extra:
+        return ctx.extra[key]
+    start, end = ctx.date_start, ctx.date_end
+    prev = ctx.shifted(-1).date_start
+    year_start = end - relativedelta(years=1)
+    qoq, yoy = comparison_period(ctx, "qoq"), comparison_period(ctx, "yoy")
+    earliest = min(c.date_start for c in (ctx, qoq, yoy) if c)
+
+    def within(period):
+        if not period:
+            return SQL("FALSE")
+        return SQL("day >= %s AND day < %s", period.date_start, period.date_end)
+
+    query = SQL(
+        """
+        WITH ev AS (%(events)s),
+        g AS (
+            SELECT partner_id, team_id, user_id,
+                   MIN(day) AS first_day,
+                   BOOL_OR(day >= %(s_from)s AND day < %(start)s) AS act_s,
+                   BOOL_OR(day >= %(e_from)s) AS act_e,
+                   BOOL_OR(day < %(start)s) AS known_before,
+                   BOOL_OR(day >= %(y_s_from)s AND day < %(y_start)s) AS y_act_s,
+                   COUNT(*) FILTER (WHERE day >= %(start)s)::int AS events,
+                   SUM(amount) FILTER (WHERE day >= %(start)s) AS revenue,
+                   SUM(margin) FILTER (WHERE day >= %(start)s) AS margin,
+                   SUM(amount) FILTER (WHERE day >= %(prev)s AND day < %(start)s)
+                       AS revenue_prev
+              FROM ev
+             GROUP BY partner_id, team_id, user_id
+        ),
+        -- the amounts of the last months that do not depend on the customer
+        -- (trailing year, comparison periods): summed per scope directly
+        -- from a second read of these months' events only (summing them per
+        -- customer first cost more than this read)
+        recent AS (
+            SELECT %(scope_cols)s,
+                   COALESCE(SUM(amount) FILTER (WHERE day >= %(y_start)s), 0)
+                       AS y_revenue,
+                   COALESCE(SUM(margin) FILTER (WHERE day >= %(y_start)s), 0)
+                       AS y_margin,
+                   COALESCE(SUM(amount) FILTER (WHERE %(qoq)s), 0) AS rev_qoq,
+                   COALESCE(SUM(margin) FILTER (WHERE %(qoq)s), 0) AS gp_qoq,
+                   COALESCE(SUM(amount) FILTER (WHERE %(yoy)s), 0) AS rev_yoy,
+                   COALESCE(SUM(margin) FILTER (WHERE %(yoy)s), 0) AS gp_yoy,
+                   COALESCE(BOOL_OR(day >= %(earliest)s), FALSE) AS recent
+              FROM (%(recent_events)s) rev
+             GROUP BY GROUPING SETS ((), (team_id), (user_id))
+        ),
+        gp AS MATERIALIZED (
+            SELECT g.*,
+                   MIN(first_day) OVER w >= %(start)s AS is_new,
+                   MIN(first_day) OVER w < %(prev)s AS known_before_prev,
+                   COUNT(*) OVER w AS partner_rows
+              FROM g
+            WINDOW w AS (PARTITION BY partner_id)
+        ),
+        -- customers with several rows: their flags per scope
+        multi AS (
+            SELECT %(scope_cols)s,
+                   BOOL_OR(act_s) AS act_s,
+                   BOOL_OR(act_e) AS act_e,
+                   BOOL_OR(known_before) AS known_before,
+                   BOOL_OR(y_act_s) AS y_act_s,
+                   BOOL_AND(is_new) AS is_new,
+                   SUM(events) AS events
+              FROM gp
+             WHERE partner_rows > 1
+             GROUP BY GROUPING SETS ((partner_id), (partner_id, team_id),
+                                     (partner_id, user_id))
+        ),
+        counts AS (
+            SELECT %(scope_cols)s, %(counts)s
+              FROM gp
+             WHERE partner_rows = 1
+             GROUP BY GROUPING SETS ((), (team_id), (user_id))
+            UNION ALL
+            SELECT scope, scope_id, %(counts)s
+              FROM multi
+             GROUP BY scope, scope_id
+        ),
+        -- amounts add up over the rows of a scope
+        amounts AS (
+            SELECT %(scope_cols)s,
+                   COALESCE(SUM(revenue), 0) AS revenue,
+                   COALESCE(SUM(margin), 0) AS margin,
+                   COALESCE(SUM(revenue) FILTER (WHERE is_new), 0) AS new_revenue,
+                   COALESCE(SUM(margin) FILTER (WHERE is_new), 0) AS new_margin,
+                   COALESCE(SUM(revenue) FILTER (WHERE NOT is_new), 0) AS rev_old,
+                   COALESCE(SUM(revenue_prev) FILTER (WHERE known_before_prev), 0)
+                       AS rev_old_prev
+              FROM gp
+             GROUP BY GROUPING SETS ((), (team_id), (user_id))
+        ),
+        scope_counts AS (
+            SELECT scope, scope_id, %(sums)s
+              FROM counts
+             GROUP BY scope, scope_id
+        )
+        SELECT amounts.*, %(count_columns)s,
+               COALESCE(recent.y_revenue, 0) AS y_revenue,
+               COALESCE(recent.y_margin, 0) AS y_margin,
+               COALESCE(recent.rev_qoq, 0) AS rev_qoq,
+               COALESCE(recent.gp_qoq, 0) AS gp_qoq,
+               COALESCE(recent.rev_yoy, 0) AS rev_yoy,
+               COALESCE(recent.gp_yoy, 0) AS gp_yoy,
+               COALESCE(recent.recent, FALSE) AS recent
+          FROM amounts
+          JOIN scope_counts
+            ON scope_counts.scope = amounts.scope
+           AND scope_counts.scope_id IS NOT DISTINCT FROM amounts.scope_id
+          LEFT JOIN recent
+            ON recent.scope = amounts.scope
+           AND recent.scope_id IS NOT DISTINCT FROM amounts.scope_id
+         WHERE amounts.scope = 'company' OR amounts.scope_id IS NOT NULL
+        """,
+        events=events_sql(ctx, end, campaign=False),
+        scope_cols=SCOPE_COLUMNS,
+        counts=_CUSTOMER_COUNTS,
+        sums=SQL(", ").join(
+            SQL("SUM(%s)::int AS %s", SQL.identifier(c), SQL.identifier(c))
+            for c in _CUSTOMER_COUNT_COLUMNS
+        ),
+        count_columns=SQL(", ").join(
+            SQL("scope_counts.%s", SQL.identifier(c)) for c in _CUSTOMER_COUNT_COLUMNS
+        ),
+        # from a day before the first day needed: the local day decides
+        recent_events=events_sql(
+            ctx,
+            end,
+            min(year_start, earliest) - timedelta(days=1),
+            campaign=False,
+            partner=False,
+        ),
+        s_from=ctx.window_start(start),
+        e_from=ctx.window_start(end),
+        start=start,
+        prev=prev,
+        y_s_from=ctx.window_start(year_start),
+        y_start=year_start,
+        qoq=within(qoq),
+        yoy=within(yoy),
+        earliest=earliest,
+    )
+    cr = ctx.env.cr
+    heavy_query_settings(ctx)
+    cr.execute(query)
+    rows = cr.dictfetchall()
+    ctx.extra[key] = summary = {(r["scope"], r["scope_id"]): r for r in rows}
+    return summary

@@ -31,7 +31,7 @@ class MarketingFamily(Family):
 
     def compute(self):
         ctx = self.ctx
-        rows = self.fetch(
+        rows = self.fetch_heavy(
             SQL(
                 """
                 WITH ev AS (%(events)s),
@@ -52,7 +52,7 @@ class MarketingFamily(Family):
                   FROM touches
                  GROUP BY GROUPING SETS ((), (team_id), (user_id))
                 """,
-                events=events_sql(ctx, ctx.date_end, ctx.date_start),
+                events=events_sql(ctx, ctx.date_end, ctx.date_start, campaign="lookup"),
                 company=self.company.id,
                 scopes=SCOPE_COLUMNS,
                 a=ctx.start_utc,

@@ -1,9 +1,7 @@
 """Revenue and profit family: revenue, gross profit and their growth."""
 
-from odoo.tools import SQL
-
 from .base import Family, _lt, count, na, ratio, register
-from .events import SCOPE_COLUMNS, events_domain, events_sql
+from .events import comparison_period, events_domain, period_summary
 
 
 @register
@@ -21,56 +19,18 @@ class RevenueFamily(Family):
     def _earlier(self, kind):
         """The context of the comparison period of ``kind`` ('qoq' or 'yoy'),
         or None when not defined for this granularity."""
-        ctx = self.ctx
-        if kind == "qoq":
-            shifts = {
-                "week": ("week", -13),
-                "month": ("month", -3),
-                "quarter": ("quarter", -1),
-            }
-        else:
-            shifts = {
-                "week": ("week", -52),
-                "month": ("month", -12),
-                "quarter": ("quarter", -4),
-                "year": ("year", -1),
-            }
-        if ctx.granularity not in shifts:
-            return None
-        granularity, n = shifts[ctx.granularity]
-        return ctx.shifted(n, granularity)
+        return comparison_period(self.ctx, kind)
 
     def compute(self):
-        ctx = self.ctx
         qoq, yoy = self._earlier("qoq"), self._earlier("yoy")
-        earliest = min(c.date_start for c in (ctx, qoq, yoy) if c)
-
-        def between(c):
-            if not c:
-                return SQL("FALSE")
-            return SQL("day >= %s AND day < %s", c.date_start, c.date_end)
-
-        rows = self.fetch(
-            SQL(
-                """
-                WITH ev AS (%(events)s)
-                SELECT %(scopes)s,
-                       COALESCE(SUM(amount) FILTER (WHERE %(cur)s), 0) AS rev,
-                       COALESCE(SUM(margin) FILTER (WHERE %(cur)s), 0) AS gp,
-                       COALESCE(SUM(amount) FILTER (WHERE %(qoq)s), 0) AS rev_qoq,
-                       COALESCE(SUM(margin) FILTER (WHERE %(qoq)s), 0) AS gp_qoq,
-                       COALESCE(SUM(amount) FILTER (WHERE %(yoy)s), 0) AS rev_yoy,
-                       COALESCE(SUM(margin) FILTER (WHERE %(yoy)s), 0) AS gp_yoy
-                  FROM ev
-                 GROUP BY GROUPING SETS ((), (team_id), (user_id))
-                """,
-                events=events_sql(ctx, ctx.date_end, earliest),
-                scopes=SCOPE_COLUMNS,
-                cur=between(ctx),
-                qoq=between(qoq),
-                yoy=between(yoy),
-            )
-        )
+        # the sums per scope of the period and of its comparison periods come
+        # from the pass over the events shared with the customer family; the
+        # scopes are those with events since the earliest of the periods
+        rows = [
+            dict(r, rev=r["revenue"], gp=r["margin"])
+            for r in period_summary(self.ctx).values()
+            if r["scope"] == "company" or r["recent"]
+        ]
         margins_known = self.company.kpi_revenue_source != "invoice"
         no_margin = na(_lt("margins are known from sale orders only"))
         results = {}
