@@ -79,19 +79,25 @@ class AdoptionFamily(Family):
                     **params,
                 )
             )
+            # the messages of the period first, through the (model, date)
+            # index, then their authors and records (joined from the users
+            # instead, the planner read every message of every author)
             parts.append(
                 SQL(
                     """SELECT u.id AS uid, 1 AS n
-                         FROM mail_message m
+                         FROM (SELECT m.author_id, m.res_id
+                                 FROM mail_message m
+                                WHERE m.model = %(model)s
+                                  AND m.date >= %(a)s AND m.date < %(b)s
+                                  AND m.message_type IN
+                                      ('comment', 'email_outgoing', 'notification')
+                                  AND NOT (COALESCE(m.subtype_id, 0)
+                                           = ANY(%(creation)s))
+                               OFFSET 0) m
                          JOIN res_users u ON u.partner_id = m.author_id
                          JOIN %(table)s r ON r.id = m.res_id
-                        WHERE m.model = %(model)s
-                          AND r.company_id = %(company)s
-                          AND m.date >= %(a)s AND m.date < %(b)s
-                          AND u.id = ANY(%(users)s)
-                          AND m.message_type IN
-                              ('comment', 'email_outgoing', 'notification')
-                          AND NOT (COALESCE(m.subtype_id, 0) = ANY(%(creation)s))""",
+                        WHERE r.company_id = %(company)s
+                          AND u.id = ANY(%(users)s)""",
                     **params,
                 )
             )
@@ -120,7 +126,7 @@ class AdoptionFamily(Family):
         licensed = self._licensed()
         actions = {}
         if licensed:
-            rows = self.fetch(
+            rows = self.fetch_heavy(
                 SQL(
                     "WITH acts AS (%s) SELECT uid, SUM(n) AS n FROM acts GROUP BY uid",
                     self._actions_sql(licensed.ids),

@@ -83,33 +83,30 @@ class SalesFamily(Family):
 
     def _rows_sql(self):
         """The leads created or closed in the period, with their first
-        response and whether they came in by email."""
+        response and whether they came in by email.
+
+        The messages of a created lead are read once, through the
+        (model, res_id) index, for both (a join of all the leads' messages by
+        hash read every email of every lead)."""
         return SQL(
             """
-            WITH leads AS (%(leads)s),
-            resp AS (
-                SELECT m.res_id AS lead_id, MIN(m.date) AS first_date
-                  FROM mail_message m
-                  JOIN leads ON leads.id = m.res_id AND leads.created
-                 WHERE m.model = 'crm.lead' AND %(response)s
-                 GROUP BY m.res_id
-            ),
-            inbound AS (
-                SELECT DISTINCT m.res_id AS lead_id
-                  FROM mail_message m
-                  JOIN leads ON leads.id = m.res_id AND leads.created
-                 WHERE m.model = 'crm.lead' AND m.message_type = 'email'
-                   AND m.date <= leads.create_date + INTERVAL '5 minutes'
-                   AND NOT %(internal)s
-            )
-            SELECT leads.*, resp.first_date,
-                   EXTRACT(EPOCH FROM resp.first_date - leads.create_date)
+            WITH leads AS (%(leads)s)
+            SELECT leads.*, msg.first_date,
+                   EXTRACT(EPOCH FROM msg.first_date - leads.create_date)
                        / 3600.0 AS response_hours,
-                   (inbound.lead_id IS NOT NULL
+                   (COALESCE(msg.inbound, FALSE)
                     OR leads.medium_id = %(email_medium)s) AS by_email
               FROM leads
-              LEFT JOIN resp ON resp.lead_id = leads.id
-              LEFT JOIN inbound ON inbound.lead_id = leads.id
+              LEFT JOIN LATERAL (
+                  SELECT MIN(m.date) FILTER (WHERE %(response)s) AS first_date,
+                         BOOL_OR(m.message_type = 'email'
+                                 AND m.date <= leads.create_date
+                                              + INTERVAL '5 minutes'
+                                 AND NOT %(internal)s) AS inbound
+                    FROM mail_message m
+                   WHERE m.model = 'crm.lead' AND m.res_id = leads.id
+                     AND leads.created
+              ) msg ON TRUE
             """,
             leads=self._leads_sql(),
             response=response_condition(self.env),
@@ -118,7 +115,7 @@ class SalesFamily(Family):
         )
 
     def compute(self):
-        rows = self.fetch(
+        rows = self.fetch_heavy(
             SQL(
                 """
                 WITH rows AS (%(rows)s)
@@ -207,13 +204,23 @@ class SalesFamily(Family):
         comment = self._ref("mail.mt_comment")
         return SQL(
             """
+            WITH period_messages AS MATERIALIZED (
+                -- the messages of the period first, through the
+                -- (model, date) index: joined from the users instead, the
+                -- planner read every message of every internal author
+                SELECT m.id, m.res_id, m.author_id, m.mail_activity_type_id,
+                       m.message_type, m.subtype_id
+                  FROM mail_message m
+                 WHERE m.model = 'crm.lead'
+                   AND m.date >= %(a)s AND m.date < %(b)s
+            )
             SELECT m.id, l.team_id, iu.user_id,
                    (t.category = 'phonecall') AS is_call,
                    (m.mail_activity_type_id IS NULL
                     AND m.message_type IN ('comment', 'email_outgoing')
                     AND m.subtype_id = %(comment)s) AS is_email
-              FROM mail_message m
-              JOIN crm_lead l ON l.id = m.res_id AND m.model = 'crm.lead'
+              FROM period_messages m
+              JOIN crm_lead l ON l.id = m.res_id
               LEFT JOIN mail_activity_type t ON t.id = m.mail_activity_type_id
               -- the internal user of the author, joined (not a subquery per
               -- message: the planner evaluated it on every message before
@@ -222,7 +229,6 @@ class SalesFamily(Family):
                            FROM res_users WHERE NOT share
                           GROUP BY partner_id) iu ON iu.partner_id = m.author_id
              WHERE l.company_id = %(company)s
-               AND m.date >= %(a)s AND m.date < %(b)s
             """,
             comment=comment,
             company=self.company.id,
@@ -231,7 +237,7 @@ class SalesFamily(Family):
         )
 
     def _message_counts(self):
-        rows = self.fetch(
+        rows = self.fetch_heavy(
             SQL(
                 """
                 WITH msgs AS (%(msgs)s)

@@ -202,20 +202,19 @@ class ServiceFamily(Family):
                         OR t.kpi_first_response_date >= %(a)s
                         OR r.n IS NOT NULL)
             ),
-            acts AS (
-                SELECT m.res_id, COUNT(*) AS n
-                  FROM mail_message m
-                  JOIN tk ON tk.id = m.res_id AND tk.closed_in
-                 WHERE m.model = 'helpdesk.ticket'
-                   AND m.mail_activity_type_id IS NOT NULL
-                   AND m.date <= tk.close_date
-                 GROUP BY m.res_id
-            ),
             handle AS (%(handle)s)
-            SELECT tk.*, COALESCE(acts.n, 0) AS activities,
+            SELECT tk.*,
+                   -- completed activities of a ticket closed in the period,
+                   -- counted on its own messages (through the (model, res_id)
+                   -- index) rather than from all the activities of all tickets
+                   CASE WHEN tk.closed_in THEN (
+                       SELECT COUNT(*) FROM mail_message m
+                        WHERE m.model = 'helpdesk.ticket' AND m.res_id = tk.id
+                          AND m.mail_activity_type_id IS NOT NULL
+                          AND m.date <= tk.close_date)
+                   ELSE 0 END AS activities,
                    handle.hours AS handle_hours
               FROM tk
-              LEFT JOIN acts ON acts.res_id = tk.id
               LEFT JOIN handle ON handle.res_id = tk.id
             """,
             stage_field=self._stage_field_id(),
@@ -226,7 +225,7 @@ class ServiceFamily(Family):
         )
 
     def compute(self):
-        rows = self.fetch(
+        rows = self.fetch_heavy(
             SQL(
                 """
                 WITH rows AS (%(rows)s)
