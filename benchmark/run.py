@@ -6,7 +6,8 @@ Usage: ``make bench [BENCH_ARGS="--small --reuse"]`` or
 ``python3 scripts/kpictl.py bench -- [options]`` (which finds PostgreSQL and
 passes the Odoo options), or directly ``python3 benchmark/run.py [options]``.
 
-It builds (or, with ``--reuse``, keeps) three databases:
+It builds (or, with ``--reuse``, keeps and upgrades to the current code)
+three databases:
 
 * ``crm_kpi_bench``: the addon installed and the history generator run at
   the requested size (default: the sizes of the issue, 200,000 customers,
@@ -244,6 +245,10 @@ def ensure_big_db(pg, args, info):
     stored = generator_params(pg, name, args.seed) if state == "installed" else None
     if args.reuse and stored and same_sizes(stored, sizes):
         say(f"reusing {name} (history of seed {args.seed} with the same sizes)")
+        # the addon's code may have changed since: schema, data, indexes
+        kpictl.install_module(
+            pg, name, kpictl.LOG_DIR / f"bench-upgrade-{name}.log", upgrade=True
+        )
         info["big_db"] = {"reused": True, "counts": stored.get("counts")}
         info["end_date"] = stored["params"]["end_date"]
         return
@@ -285,6 +290,9 @@ def ensure_write_dbs(pg, args, info):
         and same_sizes(generator_params(pg, base, args.seed), sizes)
     ):
         say(f"reusing {base} and {with_kpi}")
+        kpictl.install_module(
+            pg, with_kpi, kpictl.LOG_DIR / f"bench-upgrade-{with_kpi}.log", upgrade=True
+        )
         return
     for name in (with_kpi, base):
         kpictl.drop_db(pg, name)

@@ -759,24 +759,27 @@ def run_odoo_logged(args, logfile, label):
     return rc, state["errors"]
 
 
-def install_module(pg, dbname, logfile, with_demo=True):
-    """``odoo -d DB -i crm_success_kpi --stop-after-init``, checked for real."""
-    args = ["-d", dbname, "-i", MODULE, "--stop-after-init", *odoo_options(pg)]
-    if with_demo:
+def install_module(pg, dbname, logfile, with_demo=True, upgrade=False):
+    """``odoo -d DB -i crm_success_kpi --stop-after-init`` (``-u`` with
+    ``upgrade``: bring an existing database to the addon's current code),
+    checked for real."""
+    flag = "-u" if upgrade else "-i"
+    args = ["-d", dbname, flag, MODULE, "--stop-after-init", *odoo_options(pg)]
+    if with_demo and not upgrade:
         args.append("--with-demo")
     started = time.monotonic()
-    rc, errors = run_odoo_logged(
-        args, logfile, f"installing {MODULE} in database {dbname}"
-    )
+    verb = "upgrading" if upgrade else "installing"
+    rc, errors = run_odoo_logged(args, logfile, f"{verb} {MODULE} in database {dbname}")
     state = module_state(pg, dbname)
     elapsed = time.monotonic() - started
     if rc != 0 or errors or state != "installed":
         raise Fail(
-            f"installing {MODULE} in {dbname} failed (exit code {rc}, "
+            f"{verb} {MODULE} in {dbname} failed (exit code {rc}, "
             f"{len(errors)} ERROR log lines, module state {state!r}); "
             f"see {logfile.relative_to(ROOT)}"
         )
-    info(f"{MODULE} installed in {dbname} in {elapsed:.0f}s")
+    done = "upgraded" if upgrade else "installed"
+    info(f"{MODULE} {done} in {dbname} in {elapsed:.0f}s")
 
 
 def _deps_template_name():
