@@ -1,10 +1,10 @@
 from odoo.tools import SQL
 
-from .models.crm_kpi_snapshot import PERIOD_INDEXES
+from .models.crm_kpi_snapshot import CORE_INDEXES
 
 
 def uninstall_hook(env):
     """Drop the indexes the addon put on core tables (mail_message, crm_lead,
     helpdesk_ticket): its own tables and columns go with its models."""
-    for name, _table, _columns in PERIOD_INDEXES:
+    for name, _table, _columns in CORE_INDEXES:
         env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(name)))

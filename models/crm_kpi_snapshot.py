@@ -25,15 +25,21 @@ SCOPE = [
     ("helpdesk_team", "Helpdesk Team"),
     ("agent", "Agent"),
 ]
-# indexes on the core tables that the KPI queries of a period read by date
-# (messages of the period of a model, leads closed or changed in the period,
-# tickets created or changed in the period)
-PERIOD_INDEXES = (
+# indexes on the core tables that the KPI queries read: by date for the
+# periods (messages of the period of a model, leads closed or changed in the
+# period, tickets created or changed in the period), and the tickets of a
+# customer for the customer list's ticket figures
+CORE_INDEXES = (
     ("crm_kpi_mail_message_model_date_idx", "mail_message", ("model", "date")),
     ("crm_kpi_crm_lead_date_closed_idx", "crm_lead", ("date_closed",)),
     ("crm_kpi_crm_lead_write_date_idx", "crm_lead", ("write_date",)),
     ("crm_kpi_helpdesk_ticket_create_date_idx", "helpdesk_ticket", ("create_date",)),
     ("crm_kpi_helpdesk_ticket_write_date_idx", "helpdesk_ticket", ("write_date",)),
+    (
+        "crm_kpi_helpdesk_ticket_commercial_partner_idx",
+        "helpdesk_ticket",
+        ("commercial_partner_id",),
+    ),
 )
 # scope -> column holding the scope record
 SCOPE_COLUMN = {
@@ -84,7 +90,7 @@ class CrmKpiSnapshot(models.Model):
 
     def init(self):
         res = super().init()
-        for name, table, columns in PERIOD_INDEXES:
+        for name, table, columns in CORE_INDEXES:
             create_index(self.env.cr, name, table, list(columns))
         return res
 

@@ -16,7 +16,7 @@ from odoo.tests import tagged
 from odoo.tools.convert import convert_file
 
 from ..hooks import uninstall_hook
-from ..models.crm_kpi_snapshot import PERIOD_INDEXES
+from ..models.crm_kpi_snapshot import CORE_INDEXES
 from .common import D, KpiCase
 
 MODULE = "crm_success_kpi"
@@ -201,10 +201,10 @@ class TestKpiUpgrade(KpiCase):
         def indexes():
             self.cr.execute(
                 "SELECT indexname FROM pg_indexes WHERE indexname = ANY(%s)",
-                [[name for name, _table, _columns in PERIOD_INDEXES]],
+                [[name for name, _table, _columns in CORE_INDEXES]],
             )
             return {r[0] for r in self.cr.fetchall()}
 
-        self.assertEqual(indexes(), {name for name, _t, _c in PERIOD_INDEXES})
+        self.assertEqual(indexes(), {name for name, _t, _c in CORE_INDEXES})
         uninstall_hook(self.env)  # rolled back with the test
         self.assertEqual(indexes(), set())
