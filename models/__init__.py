@@ -1,5 +1,6 @@
 from . import res_company
 from . import res_config_settings
+from . import crm_kpi_period_mixin
 from . import crm_kpi_definition
 from . import crm_kpi_snapshot
 from . import crm_kpi_value

@@ -53,6 +53,7 @@ class ResCompany(models.Model):
 
 class CrmKpiMaturity(models.Model):
     _name = "crm.kpi.maturity"
+    _inherit = ["crm.kpi.period.mixin"]
     _description = "CRM Maturity Stage"
     _order = "date_start desc, granularity, company_id"
     _rec_name = "period_label"

@@ -53,6 +53,7 @@ SCOPE_COLUMN = {
 
 class CrmKpiSnapshot(models.Model):
     _name = "crm.kpi.snapshot"
+    _inherit = ["crm.kpi.period.mixin"]
     _description = "CRM KPI Snapshot"
     _order = "date_start desc, granularity, scope, id"
     _rec_name = "name"

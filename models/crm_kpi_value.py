@@ -3,13 +3,13 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..kpi import base as kpi_base
-from ..kpi import period as P
 from .crm_kpi_definition import AREAS, UNITS
 from .crm_kpi_snapshot import GRANULARITY, SCOPE
 
 
 class CrmKpiValue(models.Model):
     _name = "crm.kpi.value"
+    _inherit = ["crm.kpi.period.mixin"]
     _description = "CRM KPI Value"
     _order = "date_start desc, kpi_id, id"
     _rec_name = "kpi_id"
@@ -55,11 +55,6 @@ class CrmKpiValue(models.Model):
     date_start = fields.Date(readonly=True, index=True)
     date_end = fields.Date(readonly=True)
     period_label = fields.Char(string="Period", readonly=True)
-    period_name = fields.Char(
-        compute="_compute_period_name",
-        help="The period in the reader's language (Solar Hijri month names "
-        "translated); Period holds the label as stored.",
-    )
     company_id = fields.Many2one("res.company", readonly=True, index=True)
     scope = fields.Selection(SCOPE, readonly=True, index=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
@@ -69,19 +64,6 @@ class CrmKpiValue(models.Model):
     _snapshot_kpi_unique = models.Constraint(
         "UNIQUE(snapshot_id, kpi_id)", "A snapshot holds one value per KPI."
     )
-
-    @api.depends("granularity", "date_start", "company_id.kpi_period_calendar")
-    @api.depends_context("lang")
-    def _compute_period_name(self):
-        for rec in self:
-            calendar = rec.company_id.kpi_period_calendar or "gregorian"
-            rec.period_name = (
-                P.period_label(
-                    rec.granularity, rec.date_start, calendar, translate=self.env._
-                )
-                if rec.granularity and rec.date_start
-                else rec.period_label
-            )
 
     def _translate_note(self, note):
         """The reader's-language text of an n/a reason the engine stored in

@@ -165,6 +165,20 @@ class TestTranslatedValues(KpiCase):
             self.assertNotEqual(shown.note_label, churn_value.note)
             self.assertIn(shown.note_label, shown.display_value)
 
+    def test_periods_read_in_the_readers_language(self):
+        self.company.kpi_period_calendar = "jalali"
+        snaps = self.compute("month", D(2026, 10, 1))
+        snap = snaps.filtered(lambda s: s.scope == "company")
+        maturity = self.env["crm.kpi.maturity"].search(
+            [("company_id", "=", self.company.id), ("date_start", "=", snap.date_start)]
+        )
+        self.assertEqual(len(maturity), 1)
+        for record in (snap, snap.value_ids[0], maturity):
+            self.assertEqual(record.period_label, "Mehr 1405")
+            self.assertEqual(record.with_context(lang="en_US").period_name, "Mehr 1405")
+            self.assertEqual(record.with_context(lang="fa_IR").period_name, "مهر 1405")
+            self.assertEqual(record.with_context(lang="he_IL").period_name, "מהר 1405")
+
     def test_jalali_month_names_in_persian(self):
         Report = self.env["report.crm_success_kpi.success_report"]
         label = Report.with_context(lang="fa_IR")._period_label(
