@@ -58,6 +58,9 @@ GENERATOR_MODULE = f"odoo.addons.{MODULE}.generator.history"
 GENERATOR_FILE = ROOT / "generator" / "history.py"
 PARAM_GENERATED = f"{MODULE}.demo_generated"
 PARAM_BACKFILLED = f"{MODULE}.demo_backfilled"
+PARAM_CODE = f"{MODULE}.demo_code_fingerprint"
+# what an upgrade of the module reads: a change of these files needs one
+CODE_SUFFIXES = (".py", ".xml", ".csv", ".po", ".pot", ".js")
 DEBIAN_EXECUTABLES = {
     "chromium": (
         "chromium",
@@ -672,6 +675,25 @@ def get_param(pg, dbname, key):
     return row[0] if row else None
 
 
+def set_param(pg, dbname, key, value):
+    with contextlib.closing(pg.connect(dbname)) as conn, conn.cursor() as cr:
+        cr.execute(
+            "INSERT INTO ir_config_parameter (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (key, value),
+        )
+        conn.commit()
+
+
+def code_fingerprint():
+    """Digest of the addon's files that a module upgrade reads."""
+    digest = hashlib.sha1()
+    for rel in _repo_files():
+        if rel.endswith(CODE_SUFFIXES) and not rel.startswith(("tests/", "benchmark/")):
+            digest.update(rel.encode() + b"\0" + (ROOT / rel).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def table_has_model(pg, dbname, model):
     with contextlib.closing(pg.connect(dbname)) as conn, conn.cursor() as cr:
         cr.execute("SELECT 1 FROM ir_model WHERE model = %s", (model,))
@@ -1043,8 +1065,14 @@ def cmd_demo(args):
         info(f"dropping database {args.db} (--reset)")
         drop_db(pg, args.db)
     state = module_state(pg, args.db)
+    fingerprint = code_fingerprint()
     if state == "installed":
         info(f"reusing database {args.db} ({MODULE} installed)")
+        if get_param(pg, args.db, PARAM_CODE) != fingerprint:
+            # the checkout changed since: bring the database to the new code
+            install_module(
+                pg, args.db, LOG_DIR / f"demo-upgrade-{args.db}.log", upgrade=True
+            )
     else:
         if state == "no-odoo":
             raise Fail(f"database {args.db} exists but is not an Odoo database")
@@ -1053,6 +1081,7 @@ def cmd_demo(args):
             if db_exists(pg, template):  # left by ``make test``: saves minutes
                 clone_db(pg, template, args.db)
         install_module(pg, args.db, LOG_DIR / f"demo-install-{args.db}.log")
+    set_param(pg, args.db, PARAM_CODE, fingerprint)
     populate_demo(pg, args.db)
     serve(pg, args.db, args.port)
 
