@@ -419,3 +419,17 @@ class CrmKpiMaturityCriterion(models.Model):
     def _compute_stage(self):
         for rec in self:
             rec.stage = str(rec.level)
+
+
+class IrModuleModule(models.Model):
+    _inherit = "ir.module.module"
+
+    def _load_module_terms(self, modules, langs, overwrite=False):
+        """A language installed after maturity stages were computed gets
+        their criteria and findings too (they are stored per language)."""
+        res = super()._load_module_terms(modules, langs, overwrite=overwrite)
+        if "crm_success_kpi" in modules and "crm.kpi.maturity" in self.env:
+            maturities = self.env["crm.kpi.maturity"].sudo().search([])
+            if maturities:
+                maturities._recompute()
+        return res

@@ -192,6 +192,30 @@ class TestTranslatedValues(KpiCase):
 
 
 @tagged("post_install", "-at_install")
+class TestLanguageInstalledLater(KpiCase):
+    def test_maturity_criteria_follow_a_new_language(self):
+        self.make_orders(
+            [{"partner": self.make_customers(1), "date": D(2025, 3, 5), "amount": 50.0}]
+        )
+        snap = self.compute("month", D(2025, 3, 1)).filtered(
+            lambda s: s.scope == "company"
+        )
+        maturity = self.env["crm.kpi.maturity"].search(
+            [("company_id", "=", self.company.id), ("date_start", "=", snap.date_start)]
+        )
+        criterion = maturity.criterion_ids.filtered(lambda c: c.code == "customers")
+        self.assertEqual(
+            criterion.name, "Customers with purchases in the last 12 months"
+        )
+        load_languages(self.env)  # after the computation
+        criterion = maturity.criterion_ids.filtered(lambda c: c.code == "customers")
+        persian = criterion.with_context(lang="fa_IR")
+        self.assertNotEqual(persian.name, criterion.name)
+        self.assertNotEqual(persian.detail, criterion.detail)
+        self.assertIn("1", persian.detail)
+
+
+@tagged("post_install", "-at_install")
 class TestReportPdfTranslated(ReportData, KpiCase, HttpCase):
     """The real PDF in Persian and in Hebrew; Solar Hijri months in Persian."""
 

@@ -20,6 +20,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import ChromeBrowser
 
 from ..generator.history import generate
+from .test_i18n import load_languages
 
 ADDON_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -147,8 +148,11 @@ class TestKpiTours(HttpCase):
             ".click();",
         )
         self._pdf_first_page()
+        # the same page for a Persian reader: right to left, in Persian
+        load_languages(self.env)
+        self._pdf_first_page(lang="fa_IR", name="report_page1_fa.png")
 
-    def _pdf_first_page(self):
+    def _pdf_first_page(self, lang=None, name="report_page1.png"):
         if not shutil.which("pdftoppm"):
             self.fail("pdftoppm (poppler-utils) is needed to picture the PDF report")
         snapshot = self.env["crm.kpi.snapshot"].search(
@@ -164,7 +168,7 @@ class TestKpiTours(HttpCase):
         report = self.env.ref("crm_success_kpi.action_report_crm_kpi_success")
         pdf, kind = (
             self.env["ir.actions.report"]
-            .with_context(force_report_rendering=True)
+            .with_context(force_report_rendering=True, lang=lang or "en_US")
             ._render_qweb_pdf(report.report_name, snapshot.ids)
         )
         self.assertEqual(kind, "pdf")
@@ -191,5 +195,5 @@ class TestKpiTours(HttpCase):
             page = next(n for n in os.listdir(tmp) if n.startswith("page"))
             shutil.copy(
                 os.path.join(tmp, page),
-                os.path.join(screenshot_dir(), "report_page1.png"),
+                os.path.join(screenshot_dir(), name),
             )
