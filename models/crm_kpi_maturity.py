@@ -429,7 +429,11 @@ class IrModuleModule(models.Model):
         their criteria and findings too (they are stored per language)."""
         res = super()._load_module_terms(modules, langs, overwrite=overwrite)
         if "crm_success_kpi" in modules and "crm.kpi.maturity" in self.env:
-            maturities = self.env["crm.kpi.maturity"].sudo().search([])
+            maturities = (
+                self.env["crm.kpi.maturity"]
+                .sudo()
+                .search([("snapshot_id", "!=", False)])
+            )
             if maturities:
                 maturities._recompute()
         return res
