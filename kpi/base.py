@@ -227,3 +227,21 @@ def upsert(
         )
     )
     return cr.fetchall()
+
+
+def delete_stale(cr, table, ctx, kept_ids):
+    """Delete the rows of ``table`` of the period and company of ``ctx``
+    (columns granularity, date_start, company_id) that are not ``kept_ids``:
+    what a recomputation of the period no longer produces."""
+    cr.execute(
+        SQL(
+            """DELETE FROM %s
+                WHERE granularity = %s AND date_start = %s AND company_id = %s
+                  AND NOT (id = ANY(%s))""",
+            SQL.identifier(table),
+            ctx.granularity,
+            ctx.date_start,
+            ctx.company.id,
+            list(kept_ids),
+        )
+    )

@@ -26,7 +26,13 @@ from datetime import timedelta
 from odoo.tools import SQL
 
 from .base import COMPANY, Family, Result, _lt, na, ratio, register
-from .events import events_domain, events_sql, period_summary, uses_invoices
+from .events import (
+    campaign_events_domain,
+    events_domain,
+    events_sql,
+    period_summary,
+    uses_invoices,
+)
 
 MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
@@ -263,23 +269,5 @@ class CostsFamily(Family):
                 return "crm.kpi.cost", self._cost_domain(scope, scope_id) + [
                     ("campaign_id", "in", campaign_ids)
                 ]
-            return self.campaign_events_domain(campaign_ids, scope, scope_id)
+            return campaign_events_domain(self.ctx, "in", campaign_ids, scope, scope_id)
         return None
-
-    def campaign_events_domain(self, campaign_ids, scope=None, scope_id=None):
-        """Revenue events of the period attributed to ``campaign_ids``."""
-        ctx = self.ctx
-        model, domain = events_domain(
-            ctx, ctx.date_start, ctx.date_end, scope, scope_id
-        )
-        if model == "sale.order":
-            domain += [
-                "|",
-                ("campaign_id", "in", campaign_ids),
-                "&",
-                ("campaign_id", "=", False),
-                ("opportunity_id.campaign_id", "in", campaign_ids),
-            ]
-        else:
-            domain.append(("campaign_id", "in", campaign_ids))
-        return model, domain

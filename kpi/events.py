@@ -129,6 +129,24 @@ def events_domain(ctx, date_from, date_to, scope=None, scope_id=None):
     return model, domain
 
 
+def campaign_events_domain(ctx, operator, value, scope=None, scope_id=None):
+    """``(model, domain)`` of the revenue events of the period whose campaign
+    satisfies ``(operator, value)``: the order's campaign, else that of its
+    opportunity (invoices: their own campaign)."""
+    model, domain = events_domain(ctx, ctx.date_start, ctx.date_end, scope, scope_id)
+    if model == "sale.order":
+        domain += [
+            "|",
+            ("campaign_id", operator, value),
+            "&",
+            ("campaign_id", "=", False),
+            ("opportunity_id.campaign_id", operator, value),
+        ]
+    else:
+        domain.append(("campaign_id", operator, value))
+    return model, domain
+
+
 SCOPE_COLUMNS = SQL(
     """CASE GROUPING(team_id, user_id) WHEN 3 THEN 'company'
                                        WHEN 1 THEN 'team'

@@ -6,7 +6,7 @@ Cost-based KPIs (CAC, CAC payback, campaign ROI) live in the costs family.
 from odoo.tools import SQL
 
 from .base import COMPANY, Family, _lt, count, na, ratio, register
-from .events import SCOPE_COLUMNS, events_domain, events_sql
+from .events import SCOPE_COLUMNS, campaign_events_domain, events_domain, events_sql
 
 
 @register
@@ -128,18 +128,7 @@ class MarketingFamily(Family):
     def drill(self, code, scope, scope_id, part):
         ctx = self.ctx
         if code == "campaign_orders" and part == "numerator":
-            model, domain = events_domain(
-                ctx, ctx.date_start, ctx.date_end, scope, scope_id
-            )
-            if model == "sale.order":
-                domain += [
-                    "|",
-                    ("campaign_id", "!=", False),
-                    ("opportunity_id.campaign_id", "!=", False),
-                ]
-            else:
-                domain.append(("campaign_id", "!=", False))
-            return model, domain
+            return campaign_events_domain(ctx, "!=", False, scope, scope_id)
         if code == "campaigns" and part == "numerator":
             return "utm.campaign", [
                 "|",

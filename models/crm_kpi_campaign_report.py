@@ -133,17 +133,7 @@ class CrmKpiCampaignReport(models.Model):
                     ("granularity", "date_start", "company_id", "campaign_id"),
                 )
             ]
-        cr.execute(
-            SQL(
-                """DELETE FROM crm_kpi_campaign_report
-                    WHERE granularity = %s AND date_start = %s AND company_id = %s
-                      AND NOT (id = ANY(%s))""",
-                ctx.granularity,
-                ctx.date_start,
-                ctx.company.id,
-                kept,
-            )
-        )
+        kpi_base.delete_stale(cr, "crm_kpi_campaign_report", ctx, kept)
         self.invalidate_model()
 
     # ------------------------------------------------------------------

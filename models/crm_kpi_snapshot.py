@@ -236,17 +236,7 @@ class CrmKpiSnapshot(models.Model):
                 )
             }
         # snapshots of this period that no scope produced any more
-        cr.execute(
-            SQL(
-                """DELETE FROM crm_kpi_snapshot
-                    WHERE granularity = %s AND date_start = %s AND company_id = %s
-                      AND NOT (id = ANY(%s))""",
-                ctx.granularity,
-                ctx.date_start,
-                ctx.company.id,
-                list(snapshot_ids.values()),
-            )
-        )
+        kpi_base.delete_stale(cr, "crm_kpi_snapshot", ctx, snapshot_ids.values())
         value_rows = []
         for scope, scope_id in keys:
             snapshot_id = snapshot_ids[f"{scope}:{scope_id or 0}"]

@@ -237,6 +237,10 @@ class TestCosts(KpiCase):
         # campaign ROI: the 31 + 20 orders of costed campaigns, their 2 costs
         self.assertEqual(count(values["campaign_roi"].action_open_numerator()), 51)
         self.assertEqual(count(values["campaign_roi"].action_open_denominator()), 2)
+        # campaign orders: the drill-down lists exactly the orders counted
+        orders = values["campaign_orders"]
+        self.assertGreaterEqual(orders.value, 51)
+        self.assertEqual(count(orders.action_open_numerator()), orders.value)
         self.assertEqual(
             count(values["cac_payback_months"].action_open_denominator()), 1000
         )
