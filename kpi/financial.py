@@ -257,13 +257,9 @@ class FinancialFamily(Family):
                 _lt("no equity entered on the CRM investment")
             )
 
-        flow_codes = (
-            "incremental_gross_profit",
-            "crm_benefit",
-            "crm_roi",
-            "crm_npv",
-            "crm_irr",
-            "crm_payback_months",
+        # the KPIs of the cash flows since go-live
+        flow_codes = tuple(
+            c for c in self.codes if c not in ("crm_tco", "revenue_to_equity")
         )
         reason = None
         if not go_live:

@@ -15,12 +15,10 @@ from lxml import etree, html
 from odoo import models
 
 REPORT_NAME = "crm_success_kpi.success_report"
-ARABIC_RUN = re.compile(
-    "[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"
-    "(?:[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"
-    "\u200c\u200d]*[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff"
-    "\ufe70-\ufeff])?"
-)
+# Arabic-script letters (Arabic, its supplements and presentation forms)
+LETTER = "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"
+# a run: letters, with zero-width (non-)joiners inside it
+ARABIC_RUN = re.compile(f"[{LETTER}](?:[{LETTER}\u200c\u200d]*[{LETTER}])?")
 RUN_STYLE = "unicode-bidi: embed; direction: rtl;"
 SKIPPED = {"script", "style", "head", "title"}
 

@@ -6,7 +6,6 @@ checkout that holds its own addons folder (the ``.local/addons`` link that
 level of the loop, so the export here skips hidden folders while it walks.
 """
 
-import contextlib
 import io
 import os
 from unittest import mock
@@ -31,10 +30,7 @@ def _walk_without_hidden(real_walk):
 def export_pot(env):
     """Return the current translation template of the addon (bytes)."""
     buffer = io.BytesIO()
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(
-            mock.patch.object(os, "walk", _walk_without_hidden(os.walk))
-        )
+    with mock.patch.object(os, "walk", _walk_without_hidden(os.walk)):
         trans_export(False, [MODULE], buffer, "po", env)
     return buffer.getvalue()
 
