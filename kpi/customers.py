@@ -130,17 +130,28 @@ class CustomersFamily(Family):
         """Distinct products per buying customer, per scope."""
         ctx = self.ctx
         if self.company.kpi_revenue_source == "invoice":
-            lines = SQL(
-                """SELECT ev.partner_id, ev.team_id, ev.user_id, l.product_id
-                     FROM ev JOIN account_move_line l ON l.move_id = ev.res_id
-                    WHERE l.display_type = 'product' AND l.product_id IS NOT NULL"""
-            )
+            table, key = "account_move_line", "move_id"
+            product_line = SQL("l.display_type = 'product'")
         else:
-            lines = SQL(
-                """SELECT ev.partner_id, ev.team_id, ev.user_id, l.product_id
-                     FROM ev JOIN sale_order_line l ON l.order_id = ev.res_id
-                    WHERE l.display_type IS NULL AND l.product_id IS NOT NULL"""
-            )
+            table, key = "sale_order_line", "order_id"
+            product_line = SQL("l.display_type IS NULL")
+        # the lines of the period's documents, looked up document by document
+        # through the index on the document (the OFFSET keeps the planner from
+        # flattening the lookup into a join that reads every line of the
+        # history: 0.75 s against 0.46 s on a month of 44,000 orders)
+        lines = SQL(
+            """SELECT ev.partner_id, ev.team_id, ev.user_id, l.product_id
+                 FROM ev CROSS JOIN LATERAL (
+                      SELECT l.product_id
+                        FROM %(table)s l
+                       WHERE l.%(key)s = ev.res_id
+                         AND %(product_line)s
+                         AND l.product_id IS NOT NULL
+                      OFFSET 0) l""",
+            table=SQL.identifier(table),
+            key=SQL.identifier(key),
+            product_line=product_line,
+        )
         rows = self.fetch_heavy(
             SQL(
                 """

@@ -291,21 +291,32 @@ def period_summary(ctx):
              GROUP BY partner_id, team_id, user_id
         ),
         -- the amounts of the last months that do not depend on the customer
-        -- (trailing year, comparison periods): summed per scope directly
-        -- from a second read of these months' events only (summing them per
-        -- customer first cost more than this read)
+        -- (trailing year, comparison periods): summed directly from a second
+        -- read of these months' events only (summing them per customer first
+        -- cost more than this read), per (sales team, salesperson) first: a
+        -- plain GROUP BY runs in parallel workers, grouping sets do not
+        recent_pairs AS (
+            SELECT team_id, user_id,
+                   SUM(amount) FILTER (WHERE day >= %(y_start)s) AS y_revenue,
+                   SUM(margin) FILTER (WHERE day >= %(y_start)s) AS y_margin,
+                   SUM(amount) FILTER (WHERE %(qoq)s) AS rev_qoq,
+                   SUM(margin) FILTER (WHERE %(qoq)s) AS gp_qoq,
+                   SUM(amount) FILTER (WHERE %(yoy)s) AS rev_yoy,
+                   SUM(margin) FILTER (WHERE %(yoy)s) AS gp_yoy,
+                   BOOL_OR(day >= %(earliest)s) AS recent
+              FROM (%(recent_events)s) rev
+             GROUP BY team_id, user_id
+        ),
         recent AS (
             SELECT %(scope_cols)s,
-                   COALESCE(SUM(amount) FILTER (WHERE day >= %(y_start)s), 0)
-                       AS y_revenue,
-                   COALESCE(SUM(margin) FILTER (WHERE day >= %(y_start)s), 0)
-                       AS y_margin,
-                   COALESCE(SUM(amount) FILTER (WHERE %(qoq)s), 0) AS rev_qoq,
-                   COALESCE(SUM(margin) FILTER (WHERE %(qoq)s), 0) AS gp_qoq,
-                   COALESCE(SUM(amount) FILTER (WHERE %(yoy)s), 0) AS rev_yoy,
-                   COALESCE(SUM(margin) FILTER (WHERE %(yoy)s), 0) AS gp_yoy,
-                   COALESCE(BOOL_OR(day >= %(earliest)s), FALSE) AS recent
-              FROM (%(recent_events)s) rev
+                   COALESCE(SUM(y_revenue), 0) AS y_revenue,
+                   COALESCE(SUM(y_margin), 0) AS y_margin,
+                   COALESCE(SUM(rev_qoq), 0) AS rev_qoq,
+                   COALESCE(SUM(gp_qoq), 0) AS gp_qoq,
+                   COALESCE(SUM(rev_yoy), 0) AS rev_yoy,
+                   COALESCE(SUM(gp_yoy), 0) AS gp_yoy,
+                   COALESCE(BOOL_OR(recent), FALSE) AS recent
+              FROM recent_pairs
              GROUP BY GROUPING SETS ((), (team_id), (user_id))
         ),
         gp AS MATERIALIZED (

@@ -223,46 +223,57 @@ class CrmKpiValue(models.Model):
         self.flush_model(
             ["company_id", "kpi_id", "value", "has_value", "unit", "scope"]
         )
+        # only the values whose target or status changes are written: a
+        # recomputed period (the daily cron's usual case) mostly has none
         self.env.cr.execute(
             SQL(
                 """
-                UPDATE crm_kpi_value v
-                   SET target_id = t.id,
-                       target_value = t.target_value,
-                       status = CASE
-                           WHEN NOT COALESCE(v.has_value, FALSE) THEN 'no_data'
-                           WHEN t.id IS NULL THEN NULL
-                           WHEN t.direction = 'down' THEN CASE
-                               WHEN v.value <= t.target_value THEN 'on_target'
-                               WHEN v.value <= t.warning_value THEN 'warning'
-                               ELSE 'off_target' END
-                           ELSE CASE
-                               WHEN v.value >= t.target_value THEN 'on_target'
-                               WHEN v.value >= t.warning_value THEN 'warning'
-                               ELSE 'off_target' END
-                       END
-                  FROM crm_kpi_value m
-                  LEFT JOIN LATERAL (
-                        SELECT tt.id, tt.target_value, tt.warning_value, tt.direction
-                          FROM crm_kpi_target tt
-                         WHERE tt.active
-                           AND tt.kpi_id = m.kpi_id
-                           AND tt.company_id = m.company_id
-                           AND (tt.granularity IS NULL
-                                OR tt.granularity = m.granularity)
-                           AND (
-                                (tt.team_id IS NULL AND tt.helpdesk_team_id IS NULL
-                                 AND (m.scope = 'company'
-                                      OR m.unit NOT IN %(additive)s))
-                             OR (m.scope = 'team' AND tt.team_id = m.team_id)
-                             OR (m.scope = 'helpdesk_team'
-                                 AND tt.helpdesk_team_id = m.helpdesk_team_id)
-                           )
-                         ORDER BY (tt.team_id IS NULL AND tt.helpdesk_team_id IS NULL),
-                                  (tt.granularity IS NULL), tt.id
-                         LIMIT 1
-                  ) t ON TRUE
-                 WHERE m.id = v.id AND %(where)s
+                UPDATE crm_kpi_value cur
+                   SET target_id = n.target_id,
+                       target_value = n.target_value,
+                       status = n.status
+                  FROM (
+                    SELECT v.id, t.id AS target_id, t.target_value,
+                           CASE
+                               WHEN NOT COALESCE(v.has_value, FALSE) THEN 'no_data'
+                               WHEN t.id IS NULL THEN NULL
+                               WHEN t.direction = 'down' THEN CASE
+                                   WHEN v.value <= t.target_value THEN 'on_target'
+                                   WHEN v.value <= t.warning_value THEN 'warning'
+                                   ELSE 'off_target' END
+                               ELSE CASE
+                                   WHEN v.value >= t.target_value THEN 'on_target'
+                                   WHEN v.value >= t.warning_value THEN 'warning'
+                                   ELSE 'off_target' END
+                           END AS status
+                      FROM crm_kpi_value v
+                      LEFT JOIN LATERAL (
+                            SELECT tt.id, tt.target_value, tt.warning_value,
+                                   tt.direction
+                              FROM crm_kpi_target tt
+                             WHERE tt.active
+                               AND tt.kpi_id = v.kpi_id
+                               AND tt.company_id = v.company_id
+                               AND (tt.granularity IS NULL
+                                    OR tt.granularity = v.granularity)
+                               AND (
+                                    (tt.team_id IS NULL AND tt.helpdesk_team_id IS NULL
+                                     AND (v.scope = 'company'
+                                          OR v.unit NOT IN %(additive)s))
+                                 OR (v.scope = 'team' AND tt.team_id = v.team_id)
+                                 OR (v.scope = 'helpdesk_team'
+                                     AND tt.helpdesk_team_id = v.helpdesk_team_id)
+                               )
+                             ORDER BY (tt.team_id IS NULL
+                                       AND tt.helpdesk_team_id IS NULL),
+                                      (tt.granularity IS NULL), tt.id
+                             LIMIT 1
+                      ) t ON TRUE
+                     WHERE %(where)s
+                  ) n
+                 WHERE cur.id = n.id
+                   AND (cur.target_id, cur.target_value, cur.status)
+                       IS DISTINCT FROM (n.target_id, n.target_value, n.status)
                 """,
                 additive=ADDITIVE_UNITS,
                 where=where,
