@@ -550,6 +550,15 @@ def _initdb(initdb, os_user):
         conf.write(settings)
 
 
+def _shared_buffers_mb():
+    """A quarter of the machine's memory, from 128 MB to 8 GB."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 128
+    return max(128, min(8192, memory // 4 // 2**20))
+
+
 def _start_private(pg_ctl, os_user):
     port = None
     with contextlib.suppress(OSError, ValueError):
@@ -569,7 +578,10 @@ def _start_private(pg_ctl, os_user):
         "-t",
         "60",
     ]
-    cmd += ["-o", f"-p {port}", "start"]
+    # a quarter of the memory for PostgreSQL's own cache, as its documentation
+    # advises for a server (the default, 128 MB, keeps even a demo database
+    # in the system's cache only: every block read is a system call)
+    cmd += ["-o", f"-p {port} -c shared_buffers={_shared_buffers_mb()}MB", "start"]
     result = _run_pg(cmd, os_user, capture_output=True, text=True, cwd="/")
     if result.returncode != 0:
         tail = (
@@ -881,8 +893,12 @@ def ensure_deps_template(pg):
 def clone_db(pg, template, dbname):
     _admin_sql(pg, "CREATE DATABASE {} TEMPLATE {}", dbname, template)
     source = DATA_DIR / "filestore" / template
+    target = DATA_DIR / "filestore" / dbname
+    # the database is new: a folder of that name is left from a database
+    # dropped outside these commands (or on another server)
+    shutil.rmtree(target, ignore_errors=True)
     if source.exists():
-        shutil.copytree(source, DATA_DIR / "filestore" / dbname)
+        shutil.copytree(source, target)
 
 
 @contextlib.contextmanager
