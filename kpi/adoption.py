@@ -44,7 +44,10 @@ class AdoptionFamily(Family):
                     ("share", "=", False),
                     ("company_ids", "in", self.company.id),
                     ("all_group_ids", "in", groups),
-                ]
+                ],
+                # by id: the default order (by partner name) joined the users
+                # to every partner, 0.15 s on 300,000 partners
+                order="id",
             )
         )
 

@@ -21,8 +21,6 @@ The per-campaign breakdown is left in ``ctx.extra`` for the campaign ranking
 (``crm.kpi.campaign.report``).
 """
 
-from datetime import timedelta
-
 from odoo.tools import SQL
 
 from .base import COMPANY, Family, Result, _lt, na, ratio, register
@@ -81,7 +79,6 @@ class CostsFamily(Family):
                            1 AS is_order, 0 AS is_response,
                            NULL::numeric AS cost, 0 AS is_cost
                       FROM ev
-                     WHERE ev.day >= %(start)s
                     UNION ALL
                     SELECT team_id, campaign_id, NULL, NULL, 0, 1, NULL, 0
                       FROM crm_lead
@@ -107,15 +104,14 @@ class CostsFamily(Family):
                  GROUP BY GROUPING SETS ((), (team_id), (campaign_id),
                                          (team_id, campaign_id))
                 """,
-                # the events of the period (from a day before its start: the
-                # local day decides, whatever the offset)
+                # the events of the period, not joined to their customers
                 events=events_sql(
                     ctx,
                     ctx.date_end,
-                    ctx.date_start - timedelta(days=1),
+                    ctx.date_start,
                     campaign="lookup",
+                    partner=False,
                 ),
-                start=ctx.date_start,
                 company=self.company.id,
                 a=ctx.start_utc,
                 b=ctx.end_utc,

@@ -6,8 +6,6 @@ partner, sales team, salesperson, attributed campaign, the local date, and the
 untaxed amount and margin in the company currency.
 """
 
-from datetime import timedelta
-
 from dateutil.relativedelta import relativedelta
 
 from odoo.tools import SQL
@@ -30,7 +28,13 @@ def events_sql(ctx, date_to, date_from=None, campaign=True, partner=True):
     key of crm_lead) instead of a join with all the leads; for the events of
     a short period, that the families of campaigns read.  ``partner=False``:
     the ``partner_id`` column is NULL; a sale order is then not joined to its
-    customer (its ``partner_id`` is required: the join drops no order)."""
+    customer (its ``partner_id`` is required: the join drops no order).
+
+    ``day`` is the local date of the event; ``at`` the moment it is dated by
+    (UTC datetime of an order, date of an invoice), to compare with
+    :func:`bound` of a day: the same test as on ``day``, without turning
+    every event's moment into a local date (a third of the time of a pass
+    over the whole history)."""
     if uses_invoices(ctx.company):
         lower = SQL("AND am.invoice_date >= %s", date_from) if date_from else SQL("")
         return SQL(
@@ -41,6 +45,7 @@ def events_sql(ctx, date_to, date_from=None, campaign=True, partner=True):
                    am.invoice_user_id AS user_id,
                    am.campaign_id AS campaign_id,
                    am.invoice_date AS day,
+                   am.invoice_date AS at,
                    am.amount_untaxed_signed AS amount,
                    NULL::numeric AS margin
               FROM account_move am
@@ -79,6 +84,7 @@ def events_sql(ctx, date_to, date_from=None, campaign=True, partner=True):
                so.user_id AS user_id,
                %(campaign)s AS campaign_id,
                %(day)s AS day,
+               so.date_order AS at,
                so.amount_untaxed / COALESCE(NULLIF(so.currency_rate, 0), 1.0)
                    AS amount,
                so.margin / COALESCE(NULLIF(so.currency_rate, 0), 1.0) AS margin
@@ -99,6 +105,13 @@ def events_sql(ctx, date_to, date_from=None, campaign=True, partner=True):
         date_to=ctx.utc(date_to),
         lower=lower,
     )
+
+
+def bound(ctx, day):
+    """The value of the events' ``at`` column where the local ``day``
+    begins: ``at >= bound(ctx, d)`` exactly when the event's local date is
+    ``d`` or later (the same bounds as the events' domains)."""
+    return day if uses_invoices(ctx.company) else ctx.utc(day)
 
 
 def events_domain(ctx, date_from, date_to, scope=None, scope_id=None):
@@ -270,22 +283,26 @@ def period_summary(ctx):
     def within(period):
         if not period:
             return SQL("FALSE")
-        return SQL("day >= %s AND day < %s", period.date_start, period.date_end)
+        return SQL(
+            "at >= %s AND at < %s",
+            bound(ctx, period.date_start),
+            bound(ctx, period.date_end),
+        )
 
     query = SQL(
         """
         WITH ev AS (%(events)s),
         g AS (
             SELECT partner_id, team_id, user_id,
-                   MIN(day) AS first_day,
-                   BOOL_OR(day >= %(s_from)s AND day < %(start)s) AS act_s,
-                   BOOL_OR(day >= %(e_from)s) AS act_e,
-                   BOOL_OR(day < %(start)s) AS known_before,
-                   BOOL_OR(day >= %(y_s_from)s AND day < %(y_start)s) AS y_act_s,
-                   COUNT(*) FILTER (WHERE day >= %(start)s)::int AS events,
-                   SUM(amount) FILTER (WHERE day >= %(start)s) AS revenue,
-                   SUM(margin) FILTER (WHERE day >= %(start)s) AS margin,
-                   SUM(amount) FILTER (WHERE day >= %(prev)s AND day < %(start)s)
+                   MIN(at) AS first_at,
+                   BOOL_OR(at >= %(s_from)s AND at < %(start)s) AS act_s,
+                   BOOL_OR(at >= %(e_from)s) AS act_e,
+                   BOOL_OR(at < %(start)s) AS known_before,
+                   BOOL_OR(at >= %(y_s_from)s AND at < %(y_start)s) AS y_act_s,
+                   COUNT(*) FILTER (WHERE at >= %(start)s)::int AS events,
+                   SUM(amount) FILTER (WHERE at >= %(start)s) AS revenue,
+                   SUM(margin) FILTER (WHERE at >= %(start)s) AS margin,
+                   SUM(amount) FILTER (WHERE at >= %(prev)s AND at < %(start)s)
                        AS revenue_prev
               FROM ev
              GROUP BY partner_id, team_id, user_id
@@ -297,13 +314,13 @@ def period_summary(ctx):
         -- plain GROUP BY runs in parallel workers, grouping sets do not
         recent_pairs AS (
             SELECT team_id, user_id,
-                   SUM(amount) FILTER (WHERE day >= %(y_start)s) AS y_revenue,
-                   SUM(margin) FILTER (WHERE day >= %(y_start)s) AS y_margin,
+                   SUM(amount) FILTER (WHERE at >= %(y_start)s) AS y_revenue,
+                   SUM(margin) FILTER (WHERE at >= %(y_start)s) AS y_margin,
                    SUM(amount) FILTER (WHERE %(qoq)s) AS rev_qoq,
                    SUM(margin) FILTER (WHERE %(qoq)s) AS gp_qoq,
                    SUM(amount) FILTER (WHERE %(yoy)s) AS rev_yoy,
                    SUM(margin) FILTER (WHERE %(yoy)s) AS gp_yoy,
-                   BOOL_OR(day >= %(earliest)s) AS recent
+                   BOOL_OR(at >= %(earliest)s) AS recent
               FROM (%(recent_events)s) rev
              GROUP BY team_id, user_id
         ),
@@ -321,8 +338,8 @@ def period_summary(ctx):
         ),
         gp AS MATERIALIZED (
             SELECT g.*,
-                   MIN(first_day) OVER w >= %(start)s AS is_new,
-                   MIN(first_day) OVER w < %(prev)s AS known_before_prev,
+                   MIN(first_at) OVER w >= %(start)s AS is_new,
+                   MIN(first_at) OVER w < %(prev)s AS known_before_prev,
                    COUNT(*) OVER w AS partner_rows
               FROM g
             WINDOW w AS (PARTITION BY partner_id)
@@ -396,23 +413,18 @@ def period_summary(ctx):
         count_columns=SQL(", ").join(
             SQL("scope_counts.%s", SQL.identifier(c)) for c in _CUSTOMER_COUNT_COLUMNS
         ),
-        # from a day before the first day needed: the local day decides
         recent_events=events_sql(
-            ctx,
-            end,
-            min(year_start, earliest) - timedelta(days=1),
-            campaign=False,
-            partner=False,
+            ctx, end, min(year_start, earliest), campaign=False, partner=False
         ),
-        s_from=ctx.window_start(start),
-        e_from=ctx.window_start(end),
-        start=start,
-        prev=prev,
-        y_s_from=ctx.window_start(year_start),
-        y_start=year_start,
+        s_from=bound(ctx, ctx.window_start(start)),
+        e_from=bound(ctx, ctx.window_start(end)),
+        start=bound(ctx, start),
+        prev=bound(ctx, prev),
+        y_s_from=bound(ctx, ctx.window_start(year_start)),
+        y_start=bound(ctx, year_start),
         qoq=within(qoq),
         yoy=within(yoy),
-        earliest=earliest,
+        earliest=bound(ctx, earliest),
     )
     cr = ctx.env.cr
     heavy_query_settings(ctx)

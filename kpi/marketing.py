@@ -52,7 +52,14 @@ class MarketingFamily(Family):
                   FROM touches
                  GROUP BY GROUPING SETS ((), (team_id), (user_id))
                 """,
-                events=events_sql(ctx, ctx.date_end, ctx.date_start, campaign="lookup"),
+                # no customer needed: not joined to the partners
+                events=events_sql(
+                    ctx,
+                    ctx.date_end,
+                    ctx.date_start,
+                    campaign="lookup",
+                    partner=False,
+                ),
                 company=self.company.id,
                 scopes=SCOPE_COLUMNS,
                 a=ctx.start_utc,

@@ -50,6 +50,20 @@ class TestRevenueTimezone(KpiCase):
         v = self.values(self.compute("month", D(2026, 9, 1)))
         self.assertKpi(v, "revenue", 0.0)
 
+    def test_customers_follow_company_timezone(self):
+        # the only order of c[2], 2026-10-31 21:00 UTC, is on 1 November in
+        # Tehran: a new customer of November, not of October
+        v = self.values(self.compute("month", D(2026, 10, 1)))
+        self.assertKpi(v, "new_customers", 0.0)
+        self.assertKpi(v, "new_revenue", 0.0)
+        v = self.values(self.compute("month", D(2026, 11, 1)))
+        self.assertKpi(v, "new_customers", 1.0)
+        self.assertKpi(v, "new_revenue", 400.0)
+        # c[0] and c[1], active in the year before 1 October, bought again in
+        # October (c[0] on 1 October local time, 30 September in UTC)
+        v = self.values(self.compute("month", D(2026, 10, 1)))
+        self.assertKpi(v, "renewal_rate", 100.0)
+
     def test_growth(self):
         v = self.values(self.compute("month", D(2026, 10, 1)))
         # QoQ: July 2026 = 50 → (300 - 50) / 50
