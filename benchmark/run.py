@@ -421,7 +421,9 @@ def measure_compute(env, args, results):
     company = main_company(env)
     month = last_full_month(results["end_date"])
     ctx = Snapshot._period_context(company, "month", month)
-    # a cold run (first read of the tables), then a warm one, timed per family
+    # a cold run (first read of the tables), then two warm ones, timed per
+    # family; the best warm run is compared with the best warm run of the
+    # reference (the same statistic on both sides)
     families = {}
     originals = {cls: cls.compute for cls in Snapshot._families()}
 
@@ -439,15 +441,19 @@ def measure_compute(env, args, results):
     try:
         for cls, compute in originals.items():
             cls.compute = timed(cls, compute)
-        for _i in range(2):
+        best = None
+        for run in range(3):
             env.invalidate_all()
             with Timer(env.cr) as t:
                 snapshots = Snapshot.compute_period("month", month, companies=company)
             runs.append((t.seconds, t.queries))
+            if run and (best is None or t.seconds < best[0]):
+                best = (t.seconds, dict(families))
     finally:
         for cls, compute in originals.items():
             cls.compute = compute
-    engine = runs[-1][0]
+    engine = best[0]
+    families = best[1]
     ref_runs = []
     for _i in range(3):
         with Timer(env.cr) as t:
