@@ -909,7 +909,7 @@ def table_rows(res):  # noqa: C901
                 "(close), one by one",
                 f"{fmt_s(w['with_seconds'])} with the addon",
                 f"{fmt_s(w['without_seconds'])} without",
-                f"+{w['extra'] * 100:.1f} % (target ≤ 20 %)",
+                f"{w['extra'] * 100:+.1f} % (target ≤ 20 %)",
                 verdict(w["extra"] <= TARGETS["write_extra"]),
             )
         )
