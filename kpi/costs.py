@@ -26,6 +26,7 @@ from odoo.tools import SQL
 from .base import COMPANY, Family, Result, _lt, na, ratio, register
 from .events import (
     campaign_events_domain,
+    campaign_events_sql,
     events_domain,
     events_sql,
     period_summary,
@@ -104,14 +105,7 @@ class CostsFamily(Family):
                  GROUP BY GROUPING SETS ((), (team_id), (campaign_id),
                                          (team_id, campaign_id))
                 """,
-                # the events of the period, not joined to their customers
-                events=events_sql(
-                    ctx,
-                    ctx.date_end,
-                    ctx.date_start,
-                    campaign="lookup",
-                    partner=False,
-                ),
+                events=campaign_events_sql(ctx),
                 company=self.company.id,
                 a=ctx.start_utc,
                 b=ctx.end_utc,

@@ -142,6 +142,16 @@ def events_domain(ctx, date_from, date_to, scope=None, scope_id=None):
     return model, domain
 
 
+def campaign_events_sql(ctx):
+    """``SELECT`` of the revenue events of the period of ``ctx`` with their
+    campaign, for the campaign families: no customer (not joined to the
+    partners), the campaign of an order's opportunity looked up order by
+    order.  :func:`campaign_events_domain` selects them for drill-downs."""
+    return events_sql(
+        ctx, ctx.date_end, ctx.date_start, campaign="lookup", partner=False
+    )
+
+
 def campaign_events_domain(ctx, operator, value, scope=None, scope_id=None):
     """``(model, domain)`` of the revenue events of the period whose campaign
     satisfies ``(operator, value)``: the order's campaign, else that of its

@@ -6,7 +6,12 @@ Cost-based KPIs (CAC, CAC payback, campaign ROI) live in the costs family.
 from odoo.tools import SQL
 
 from .base import COMPANY, Family, _lt, count, na, ratio, register
-from .events import SCOPE_COLUMNS, campaign_events_domain, events_domain, events_sql
+from .events import (
+    SCOPE_COLUMNS,
+    campaign_events_domain,
+    campaign_events_sql,
+    events_domain,
+)
 
 
 @register
@@ -52,14 +57,7 @@ class MarketingFamily(Family):
                   FROM touches
                  GROUP BY GROUPING SETS ((), (team_id), (user_id))
                 """,
-                # no customer needed: not joined to the partners
-                events=events_sql(
-                    ctx,
-                    ctx.date_end,
-                    ctx.date_start,
-                    campaign="lookup",
-                    partner=False,
-                ),
+                events=campaign_events_sql(ctx),
                 company=self.company.id,
                 scopes=SCOPE_COLUMNS,
                 a=ctx.start_utc,
