@@ -551,11 +551,16 @@ def _initdb(initdb, os_user):
 
 
 def _shared_buffers_mb():
-    """A quarter of the machine's memory, from 128 MB to 8 GB."""
+    """A quarter of the memory, from 128 MB to 8 GB: the machine's, or the
+    container's limit when lower (cgroup v2 ``memory.max``)."""
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
         return 128
+    with contextlib.suppress(OSError, ValueError):
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            memory = min(memory, int(limit))
     return max(128, min(8192, memory // 4 // 2**20))
 
 
@@ -581,8 +586,20 @@ def _start_private(pg_ctl, os_user):
     # a quarter of the memory for PostgreSQL's own cache, as its documentation
     # advises for a server (the default, 128 MB, keeps even a demo database
     # in the system's cache only: every block read is a system call)
-    cmd += ["-o", f"-p {port} -c shared_buffers={_shared_buffers_mb()}MB", "start"]
-    result = _run_pg(cmd, os_user, capture_output=True, text=True, cwd="/")
+    options = f"-p {port} -c shared_buffers={_shared_buffers_mb()}MB"
+    result = _run_pg(
+        [*cmd, "-o", options, "start"], os_user, capture_output=True, text=True, cwd="/"
+    )
+    if result.returncode != 0:
+        # a system that refuses that much shared memory: PostgreSQL's default
+        info("PostgreSQL did not start with that cache; trying its default")
+        result = _run_pg(
+            [*cmd, "-o", f"-p {port}", "start"],
+            os_user,
+            capture_output=True,
+            text=True,
+            cwd="/",
+        )
     if result.returncode != 0:
         tail = (
             _pg_path("server.log").read_text(errors="replace").strip().splitlines()[-1:]
