@@ -3,6 +3,7 @@
 from . import base
 from . import period
 from . import events
+from . import messages
 from . import customers
 from . import revenue
 from . import sales

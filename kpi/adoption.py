@@ -15,9 +15,9 @@ mails are not actions.
 from odoo.tools import SQL
 
 from .base import Family, _lt, count, ratio, register
+from .messages import action_condition, creation_subtype_ids, lead_message_summary
 
 LICENSE_GROUPS = ("sales_team.group_sale_salesman", "helpdesk_mgmt.group_helpdesk_user")
-CREATION_SUBTYPES = ("crm.mt_lead_create", "helpdesk_mgmt.hlp_tck_created")
 # record tables holding CRM work, with their model name
 RECORDS = (("crm_lead", "crm.lead"), ("helpdesk_ticket", "helpdesk.ticket"))
 
@@ -51,16 +51,11 @@ class AdoptionFamily(Family):
             )
         )
 
-    def _actions_sql(self, user_ids):
+    def _actions_sql(self, user_ids, lead_messages=True):
+        """``SELECT uid, n`` of the actions of ``user_ids`` in the period;
+        ``lead_messages=False``: without the messages on leads, which
+        :meth:`compute` counts from :func:`~.messages.lead_message_summary`."""
         ctx = self.ctx
-        creation = [
-            sid
-            for sid in (
-                self.env["ir.model.data"]._xmlid_to_res_id(x, raise_if_not_found=False)
-                for x in CREATION_SUBTYPES
-            )
-            if sid
-        ] or [0]
         parts = []
         for table, model in RECORDS:
             params = {
@@ -70,7 +65,8 @@ class AdoptionFamily(Family):
                 "a": ctx.start_utc,
                 "b": ctx.end_utc,
                 "users": user_ids,
-                "creation": creation,
+                "action": action_condition(self.env),
+                "creation": creation_subtype_ids(self.env),
             }
             parts.append(
                 SQL(
@@ -85,25 +81,23 @@ class AdoptionFamily(Family):
             # the messages of the period first, through the (model, date)
             # index, then their authors and records (joined from the users
             # instead, the planner read every message of every author)
-            parts.append(
-                SQL(
-                    """SELECT u.id AS uid, 1 AS n
-                         FROM (SELECT m.author_id, m.res_id
-                                 FROM mail_message m
-                                WHERE m.model = %(model)s
-                                  AND m.date >= %(a)s AND m.date < %(b)s
-                                  AND m.message_type IN
-                                      ('comment', 'email_outgoing', 'notification')
-                                  AND NOT (COALESCE(m.subtype_id, 0)
-                                           = ANY(%(creation)s))
-                               OFFSET 0) m
-                         JOIN res_users u ON u.partner_id = m.author_id
-                         JOIN %(table)s r ON r.id = m.res_id
-                        WHERE r.company_id = %(company)s
-                          AND u.id = ANY(%(users)s)""",
-                    **params,
+            if model != "crm.lead" or lead_messages:
+                parts.append(
+                    SQL(
+                        """SELECT u.id AS uid, 1 AS n
+                             FROM (SELECT m.author_id, m.res_id
+                                     FROM mail_message m
+                                    WHERE m.model = %(model)s
+                                      AND m.date >= %(a)s AND m.date < %(b)s
+                                      AND %(action)s
+                                   OFFSET 0) m
+                             JOIN res_users u ON u.partner_id = m.author_id
+                             JOIN %(table)s r ON r.id = m.res_id
+                            WHERE r.company_id = %(company)s
+                              AND u.id = ANY(%(users)s)""",
+                        **params,
+                    )
                 )
-            )
             parts.append(
                 SQL(
                     """SELECT r.write_uid AS uid, 1 AS n
@@ -132,10 +126,20 @@ class AdoptionFamily(Family):
             rows = self.fetch_heavy(
                 SQL(
                     "WITH acts AS (%s) SELECT uid, SUM(n) AS n FROM acts GROUP BY uid",
-                    self._actions_sql(licensed.ids),
+                    self._actions_sql(licensed.ids, lead_messages=False),
                 )
             )
             actions = {r["uid"]: r["n"] for r in rows}
+            # the messages on leads, read once with the sales family: every
+            # licensed user of the author's partner acts
+            users_of = {}
+            for user in licensed:
+                users_of.setdefault(user.partner_id.id, []).append(user.id)
+            for r in lead_message_summary(self.ctx):
+                if not r["actions"]:
+                    continue
+                for uid in users_of.get(r["author_id"], ()):
+                    actions[uid] = actions.get(uid, 0) + r["actions"]
         results = {}
         total = sum(actions.values())
         active = len(actions)

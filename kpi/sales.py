@@ -2,8 +2,9 @@
 
 from odoo.tools import SQL
 
-from .base import Family, _lt, count, ratio, register
+from .base import COMPANY, Family, _lt, count, ratio, register
 from .events import SCOPE_COLUMNS
+from .messages import lead_message_summary, lead_messages_sql
 
 
 def internal_author(alias="m"):
@@ -200,64 +201,21 @@ class SalesFamily(Family):
         return results
 
     def _messages_sql(self):
-        ctx = self.ctx
-        comment = self._ref("mail.mt_comment")
-        return SQL(
-            """
-            WITH period_messages AS MATERIALIZED (
-                -- the messages of the period first, through the
-                -- (model, date) index: joined from the users instead, the
-                -- planner read every message of every internal author
-                SELECT m.id, m.res_id, m.author_id, m.mail_activity_type_id,
-                       m.message_type, m.subtype_id
-                  FROM mail_message m
-                 WHERE m.model = 'crm.lead'
-                   AND m.date >= %(a)s AND m.date < %(b)s
-            )
-            SELECT m.id, l.team_id, iu.user_id,
-                   (t.category = 'phonecall') AS is_call,
-                   (m.mail_activity_type_id IS NULL
-                    AND m.message_type IN ('comment', 'email_outgoing')
-                    AND m.subtype_id = %(comment)s) AS is_email
-              FROM period_messages m
-              JOIN crm_lead l ON l.id = m.res_id
-              LEFT JOIN mail_activity_type t ON t.id = m.mail_activity_type_id
-              -- the internal user of the author, joined (not a subquery per
-              -- message: the planner evaluated it on every message before
-              -- the date filter when the caller filters on user_id)
-              LEFT JOIN (SELECT partner_id, MIN(id) AS user_id
-                           FROM res_users WHERE NOT share
-                          GROUP BY partner_id) iu ON iu.partner_id = m.author_id
-             WHERE l.company_id = %(company)s
-            """,
-            comment=comment,
-            company=self.company.id,
-            a=ctx.start_utc,
-            b=ctx.end_utc,
-        )
+        return lead_messages_sql(self.ctx)
 
     def _message_counts(self):
-        rows = self.fetch_heavy(
-            SQL(
-                """
-                WITH msgs AS (%(msgs)s)
-                SELECT %(scopes)s,
-                       COUNT(*) FILTER (WHERE is_call) AS calls,
-                       COUNT(*) FILTER (WHERE is_email AND user_id IS NOT NULL)
-                           AS emails
-                  FROM msgs
-                 WHERE user_id IS NOT NULL
-                 GROUP BY GROUPING SETS ((), (team_id), (user_id))
-                """,
-                msgs=self._messages_sql(),
-                scopes=SCOPES,
-            )
-        )
-        return {
-            (r["scope"], r["scope_id"]): r
-            for r in rows
-            if r["scope"] == "company" or r["scope_id"] is not None
-        }
+        """Calls and emails per scope, from the period's lead messages read
+        once with the adoption family."""
+        counts = {}
+        for r in lead_message_summary(self.ctx):
+            keys = [COMPANY, ("user", r["user_id"])]
+            if r["team_id"]:
+                keys.append(("team", r["team_id"]))
+            for key in keys:
+                c = counts.setdefault(key, {"calls": 0, "emails": 0})
+                c["calls"] += r["calls"]
+                c["emails"] += r["emails"]
+        return counts
 
     # -- drill-down ----------------------------------------------------------
     def drill(self, code, scope, scope_id, part):
