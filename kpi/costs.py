@@ -26,7 +26,7 @@ from odoo.tools import SQL
 from .base import COMPANY, Family, Result, _lt, na, ratio, register
 from .events import (
     campaign_events_domain,
-    campaign_events_sql,
+    campaign_summary,
     events_domain,
     events_sql,
     period_summary,
@@ -54,64 +54,29 @@ class CostsFamily(Family):
         return "crm.kpi.cost" in self.env
 
     def _rows(self):
-        ctx = self.ctx
-        if self._cost_table():
-            costs = SQL(
-                """SELECT team_id, campaign_id, amount_company AS cost
-                     FROM crm_kpi_cost
-                    WHERE company_id = %s AND date >= %s AND date < %s""",
-                self.company.id,
-                ctx.date_start,
-                ctx.date_end,
-            )
-        else:
-            costs = SQL(
-                "SELECT NULL::int AS team_id, NULL::int AS campaign_id,"
-                " NULL::numeric AS cost WHERE FALSE"
-            )
-        return self.fetch_heavy(
-            SQL(
-                """
-                WITH ev AS (%(events)s),
-                rows AS (
-                    -- revenue events of the period: campaigns
-                    SELECT ev.team_id, ev.campaign_id,
-                           ev.amount AS revenue, ev.margin AS margin,
-                           1 AS is_order, 0 AS is_response,
-                           NULL::numeric AS cost, 0 AS is_cost
-                      FROM ev
-                    UNION ALL
-                    SELECT team_id, campaign_id, NULL, NULL, 0, 1, NULL, 0
-                      FROM crm_lead
-                     WHERE company_id = %(company)s AND campaign_id IS NOT NULL
-                       AND create_date >= %(a)s AND create_date < %(b)s
-                    UNION ALL
-                    SELECT team_id, campaign_id, NULL, NULL, 0, 0, cost, 1
-                      FROM (%(costs)s) c
+        """The sets of :func:`~.events.campaign_summary` the family reads
+        (read once with the marketing family): company and sales teams,
+        each in all and per campaign."""
+        sets = {
+            "company": ("company", False),
+            "team": ("team", False),
+            "campaign": ("company", True),
+            "team_campaign": ("team", True),
+        }
+        rows = []
+        for r in campaign_summary(self.ctx):
+            if r["set"] not in sets:
+                continue
+            scope, by_campaign = sets[r["set"]]
+            rows.append(
+                dict(
+                    r,
+                    scope=scope,
+                    scope_id=r["team_id"] if scope == "team" else None,
+                    by_campaign=by_campaign,
                 )
-                SELECT CASE WHEN GROUPING(team_id) = 1 THEN 'company' ELSE 'team' END
-                           AS scope,
-                       CASE WHEN GROUPING(team_id) = 1 THEN NULL ELSE team_id END
-                           AS scope_id,
-                       GROUPING(campaign_id) = 0 AS by_campaign,
-                       campaign_id,
-                       COALESCE(SUM(revenue), 0) AS revenue,
-                       COALESCE(SUM(margin), 0) AS margin,
-                       COALESCE(SUM(is_order), 0) AS orders,
-                       COALESCE(SUM(is_response), 0) AS responses,
-                       COALESCE(SUM(cost), 0) AS cost,
-                       COALESCE(SUM(is_cost), 0) AS cost_entries
-                  FROM rows
-                 GROUP BY GROUPING SETS ((), (team_id), (campaign_id),
-                                         (team_id, campaign_id))
-                """,
-                events=campaign_events_sql(ctx),
-                company=self.company.id,
-                a=ctx.start_utc,
-                b=ctx.end_utc,
-                costs=costs,
             )
-        )
+        return rows
 
     def compute(self):
         ctx = self.ctx

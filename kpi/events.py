@@ -152,6 +152,90 @@ def campaign_events_sql(ctx):
     )
 
 
+# GROUPING(team_id, user_id, campaign_id) of the sets of campaign_summary
+CAMPAIGN_SETS = {
+    7: "company",
+    3: "team",
+    5: "user",
+    6: "campaign",
+    2: "team_campaign",
+}
+
+
+def campaign_summary(ctx):
+    """The campaign figures of the period of ``ctx``, read once for the
+    marketing and the cost families (cached in ``ctx.extra``): the revenue
+    events of the period with their campaign (:func:`campaign_events_sql`),
+    the leads created in the period with a campaign (responses) and the cost
+    entries of the period, summed per ``set``: ``company``, ``team``,
+    ``user``, ``campaign`` and ``team_campaign`` (with ``team_id``,
+    ``user_id``, ``campaign_id``).  Columns: ``revenue``, ``margin``,
+    ``orders`` (events), ``campaign_orders`` (events with a campaign),
+    ``responses``, ``cost``, ``cost_entries``, ``touches`` (events, leads
+    and costs with a campaign) and ``campaigns`` (distinct campaigns)."""
+    key = (
+        "campaign_summary",
+        ctx.company.id,
+        ctx.granularity,
+        ctx.date_start,
+        ctx.date_end,
+    )
+    if key in ctx.extra:
+        return ctx.extra[key]
+    cr = ctx.env.cr
+    heavy_query_settings(ctx)
+    cr.execute(
+        SQL(
+            """
+            WITH ev AS (%(events)s),
+            rows AS (
+                SELECT team_id, user_id, campaign_id,
+                       amount AS revenue, margin, 1 AS is_order, 0 AS is_response,
+                       NULL::numeric AS cost, 0 AS is_cost
+                  FROM ev
+                UNION ALL
+                SELECT team_id, user_id, campaign_id, NULL, NULL, 0, 1, NULL, 0
+                  FROM crm_lead
+                 WHERE company_id = %(company)s AND campaign_id IS NOT NULL
+                   AND create_date >= %(a)s AND create_date < %(b)s
+                UNION ALL
+                SELECT team_id, NULL, campaign_id, NULL, NULL, 0, 0,
+                       amount_company, 1
+                  FROM crm_kpi_cost
+                 WHERE company_id = %(company)s
+                   AND date >= %(day_a)s AND date < %(day_b)s
+            )
+            SELECT GROUPING(team_id, user_id, campaign_id) AS grouping,
+                   team_id, user_id, campaign_id,
+                   COALESCE(SUM(revenue), 0) AS revenue,
+                   COALESCE(SUM(margin), 0) AS margin,
+                   COALESCE(SUM(is_order), 0) AS orders,
+                   COUNT(*) FILTER (WHERE is_order = 1 AND campaign_id IS NOT NULL)
+                       AS campaign_orders,
+                   COALESCE(SUM(is_response), 0) AS responses,
+                   COALESCE(SUM(cost), 0) AS cost,
+                   COALESCE(SUM(is_cost), 0) AS cost_entries,
+                   COUNT(campaign_id) AS touches,
+                   COUNT(DISTINCT campaign_id) AS campaigns
+              FROM rows
+             GROUP BY GROUPING SETS ((), (team_id), (user_id), (campaign_id),
+                                     (team_id, campaign_id))
+            """,
+            events=campaign_events_sql(ctx),
+            company=ctx.company.id,
+            a=ctx.start_utc,
+            b=ctx.end_utc,
+            day_a=ctx.date_start,
+            day_b=ctx.date_end,
+        )
+    )
+    rows = cr.dictfetchall()
+    for row in rows:
+        row["set"] = CAMPAIGN_SETS[row.pop("grouping")]
+    ctx.extra[key] = rows
+    return rows
+
+
 def campaign_events_domain(ctx, operator, value, scope=None, scope_id=None):
     """``(model, domain)`` of the revenue events of the period whose campaign
     satisfies ``(operator, value)``: the order's campaign, else that of its

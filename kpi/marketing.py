@@ -6,12 +6,7 @@ Cost-based KPIs (CAC, CAC payback, campaign ROI) live in the costs family.
 from odoo.tools import SQL
 
 from .base import COMPANY, Family, _lt, count, na, ratio, register
-from .events import (
-    SCOPE_COLUMNS,
-    campaign_events_domain,
-    campaign_events_sql,
-    events_domain,
-)
+from .events import campaign_events_domain, campaign_summary, events_domain
 
 
 @register
@@ -19,60 +14,22 @@ class MarketingFamily(Family):
     area = "marketing"
     codes = ("campaigns", "campaign_orders", "web_visits", "web_visit_minutes")
 
-    def _costs_sql(self):
-        ctx = self.ctx
-        if "crm.kpi.cost" not in self.env:
-            return SQL(
-                "SELECT NULL::int AS campaign_id, NULL::int AS team_id WHERE FALSE"
-            )
-        return SQL(
-            """SELECT campaign_id, team_id FROM crm_kpi_cost
-                WHERE company_id = %s AND date >= %s AND date < %s
-                  AND campaign_id IS NOT NULL""",
-            self.company.id,
-            ctx.date_start,
-            ctx.date_end,
-        )
-
     def compute(self):
-        ctx = self.ctx
-        rows = self.fetch_heavy(
-            SQL(
-                """
-                WITH ev AS (%(events)s),
-                touches AS (
-                    SELECT campaign_id, team_id, user_id, 1 AS is_order
-                      FROM ev WHERE campaign_id IS NOT NULL
-                    UNION ALL
-                    SELECT campaign_id, team_id, user_id, 0
-                      FROM crm_lead
-                     WHERE company_id = %(company)s AND campaign_id IS NOT NULL
-                       AND create_date >= %(a)s AND create_date < %(b)s
-                    UNION ALL
-                    SELECT campaign_id, team_id, NULL, 0 FROM (%(costs)s) c
-                )
-                SELECT %(scopes)s,
-                       COUNT(DISTINCT campaign_id) AS campaigns,
-                       COALESCE(SUM(is_order), 0) AS orders
-                  FROM touches
-                 GROUP BY GROUPING SETS ((), (team_id), (user_id))
-                """,
-                events=campaign_events_sql(ctx),
-                company=self.company.id,
-                scopes=SCOPE_COLUMNS,
-                a=ctx.start_utc,
-                b=ctx.end_utc,
-                costs=self._costs_sql(),
-            )
-        )
         results = {}
-        for r in rows:
-            key = (r["scope"], r["scope_id"])
-            if key[0] != "company" and key[1] is None:
+        # campaign figures read once with the cost family: a campaign is
+        # counted where it was touched (an order, a lead or a cost entry)
+        for r in campaign_summary(self.ctx):
+            if r["set"] == "company":
+                key = COMPANY
+            elif r["set"] == "team" and r["team_id"] and r["touches"]:
+                key = ("team", r["team_id"])
+            elif r["set"] == "user" and r["user_id"] and r["touches"]:
+                key = ("user", r["user_id"])
+            else:
                 continue
             results[key] = {
                 "campaigns": count(r["campaigns"]),
-                "campaign_orders": count(r["orders"]),
+                "campaign_orders": count(r["campaign_orders"]),
             }
         company = results.setdefault(
             COMPANY,
