@@ -41,23 +41,33 @@ CORE_INDEXES = (
         ("commercial_partner_id",),
     ),
     ("crm_kpi_sale_order_events_idx", "sale_order", ("company_id", "date_order")),
+    ("crm_kpi_sale_order_line_products_idx", "sale_order_line", ("order_id",)),
 )
-# what some of them hold besides their key: the confirmed orders by company
-# and date carry what the revenue events read (customer, team, salesperson,
-# amounts), so that the reads of the last months (trailing year, comparison
-# periods) scan the index only and not the orders (0.6 s -> 0.35 s for a
-# year of a million orders)
+# what some of them hold besides their key, and which rows: the confirmed
+# orders by company and date carry what the revenue events read (customer,
+# team, salesperson, campaign, opportunity, amounts), and the product lines
+# of an order their product, so that the period's reads of orders (trailing
+# year, comparison periods, campaigns, products sold) scan the indexes only
+# and not the tables (at a million orders: trailing year 0.6 s -> 0.35 s,
+# product penetration 0.83 s -> 0.5 s)
 CORE_INDEX_OPTIONS = {
     "crm_kpi_sale_order_events_idx": {
         "include": (
+            "id",
             "partner_id",
             "team_id",
             "user_id",
+            "campaign_id",
+            "opportunity_id",
             "amount_untaxed",
             "margin",
             "currency_rate",
         ),
         "where": "state = 'sale'",
+    },
+    "crm_kpi_sale_order_line_products_idx": {
+        "include": ("product_id",),
+        "where": "display_type IS NULL AND product_id IS NOT NULL",
     },
 }
 # scope -> column holding the scope record
