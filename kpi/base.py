@@ -6,8 +6,10 @@ KPI code, a :class:`Result` (numerator, denominator, value or the reason why
 there is no value).  The engine stores them; it never knows a formula.
 """
 
+import json
+import math
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from odoo.fields import Domain
 from odoo.tools import SQL
@@ -204,34 +206,53 @@ def family_for(code):
     return None
 
 
+def _json_value(value):
+    """``value`` as JSON that PostgreSQL reads back into the column's type:
+    dates and datetimes in ISO form, infinite and NaN floats as their
+    PostgreSQL spelling (JSON has no such numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return "NaN"
+        return "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
 def upsert(
     cr, table, rows, conflict, keep=("create_uid", "create_date"), returning=("id",)
 ):
     """Insert ``rows`` (dicts with the same keys) into ``table``; a row that
     conflicts on the ``conflict`` columns updates every other column but
-    ``keep``.  Returns the ``returning`` columns of every row, in one query."""
+    ``keep``.  Returns the ``returning`` columns of every row, in one query.
+
+    The rows travel as one JSON parameter read back with the table's own row
+    type (``jsonb_populate_recordset``): one placeholder per value made the
+    driver quote 62,000 values for the 2,500 values of a month (0.2 s)."""
     columns = list(rows[0])
     updated = [c for c in columns if c not in conflict and c not in keep]
-    # one SQL object for all the values (one per value cost 0.4 s of Python
-    # for the 2,500 values of a month)
-    row_placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    values = SQL(
-        ", ".join([row_placeholders] * len(rows)),
-        *[row[c] for row in rows for c in columns],
+    data = json.dumps(
+        [{c: _json_value(row[c]) for c in columns} for row in rows],
+        separators=(",", ":"),
     )
+    names = SQL(", ").join(SQL.identifier(c) for c in columns)
     cr.execute(
         SQL(
-            "INSERT INTO %s (%s) VALUES %s ON CONFLICT (%s) DO UPDATE SET %s"
-            " RETURNING %s",
-            SQL.identifier(table),
-            SQL(", ").join(SQL.identifier(c) for c in columns),
-            values,
-            SQL(", ").join(SQL.identifier(c) for c in conflict),
-            SQL(", ").join(
+            "INSERT INTO %(table)s (%(names)s)"
+            " SELECT %(names)s FROM jsonb_populate_recordset(NULL::%(table)s, %(data)s)"
+            " ON CONFLICT (%(conflict)s) DO UPDATE SET %(updates)s"
+            " RETURNING %(returning)s",
+            table=SQL.identifier(table),
+            names=names,
+            data=data,
+            conflict=SQL(", ").join(SQL.identifier(c) for c in conflict),
+            updates=SQL(", ").join(
                 SQL("%s = EXCLUDED.%s", SQL.identifier(c), SQL.identifier(c))
                 for c in updated
             ),
-            SQL(", ").join(SQL.identifier(c) for c in returning),
+            returning=SQL(", ").join(SQL.identifier(c) for c in returning),
         )
     )
     return cr.fetchall()

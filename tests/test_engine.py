@@ -3,6 +3,7 @@ from datetime import datetime
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged, users
 
+from ..kpi import base as kpi_base
 from .common import D, KpiCase
 
 
@@ -80,6 +81,62 @@ class TestEngine(KpiCase):
             ]
         )
         self.assertEqual(count, len(first))
+
+    def test_upsert_round_trips_every_value(self):
+        """The upsert sends its rows as JSON: numbers, text with quotes and
+        non-Latin letters, dates, datetimes, NULL, NaN and infinities come
+        back as given, and a second upsert updates the same rows."""
+        snapshot = self.compute("month", D(2026, 10, 1))[0]
+        kpis = self.env["crm.kpi.definition"].search([], limit=4, order="id")
+        stamp = datetime(2026, 11, 3, 4, 5, 6, 789000)
+
+        def row(kpi, value, note):
+            return {
+                "snapshot_id": snapshot.id,
+                "kpi_id": kpi.id,
+                "kpi_code": kpi.code,
+                "area": kpi.area,
+                "unit": kpi.unit,
+                "value": value,
+                "numerator": value,
+                "denominator": None,
+                "note": note,
+                "granularity": "month",
+                "date_start": D(2026, 10, 1),
+                "date_end": D(2026, 11, 1),
+                "company_id": self.company.id,
+                "scope": snapshot.scope,
+                "computed_at": stamp,
+            }
+
+        given = [
+            (0.1 + 0.2, 'l\'"écart" \\ مشتری'),
+            (float("nan"), None),
+            (float("inf"), "∞"),
+            (-1e-300, ""),
+        ]
+        rows = [row(k, v, n) for k, (v, n) in zip(kpis, given, strict=True)]
+        first = kpi_base.upsert(
+            self.cr, "crm_kpi_value", rows, ("snapshot_id", "kpi_id")
+        )
+        again = kpi_base.upsert(
+            self.cr, "crm_kpi_value", rows, ("snapshot_id", "kpi_id")
+        )
+        self.assertEqual(first, again)
+        self.cr.execute(
+            """SELECT value::text, note, date_start, computed_at, denominator
+                 FROM crm_kpi_value WHERE id = ANY(%s) ORDER BY kpi_id""",
+            [[r[0] for r in first]],
+        )
+        self.assertEqual(
+            self.cr.fetchall(),
+            [
+                (repr(0.1 + 0.2), given[0][1], D(2026, 10, 1), stamp, None),
+                ("NaN", None, D(2026, 10, 1), stamp, None),
+                ("Infinity", "∞", D(2026, 10, 1), stamp, None),
+                (repr(-1e-300), "", D(2026, 10, 1), stamp, None),
+            ],
+        )
 
     def test_stale_scope_removed(self):
         """A salesperson who no longer has data in the period loses his
