@@ -442,9 +442,11 @@ def measure_compute(env, args, results):
     company = main_company(env)
     month = last_full_month(results["end_date"])
     ctx = Snapshot._period_context(company, "month", month)
-    # a cold run (first read of the tables), then two warm ones, timed per
-    # family; the best warm run is compared with the best warm run of the
-    # reference (the same statistic on both sides)
+    # a cold run (first read of the tables), then --repeat warm ones, timed
+    # per family, each followed by a run of the reference; the best warm run
+    # is compared with the best warm run of the reference (the same
+    # statistic on both sides, taken in turns: on a shared machine single
+    # runs of either side move by 10 % and the machine's speed drifts)
     families = {}
     originals = {cls: cls.compute for cls in Snapshot._families()}
 
@@ -459,27 +461,26 @@ def measure_compute(env, args, results):
         return wrapper
 
     runs = []
+    ref_runs = []
     try:
         for cls, compute in originals.items():
             cls.compute = timed(cls, compute)
         best = None
-        for run in range(3):
+        for run in range(1 + args.repeat):
             env.invalidate_all()
             with Timer(env.cr) as t:
                 snapshots = Snapshot.compute_period("month", month, companies=company)
             runs.append((t.seconds, t.queries))
             if run and (best is None or t.seconds < best[0]):
                 best = (t.seconds, dict(families))
+            with Timer(env.cr) as t:
+                ref = reference_counts(env, ctx)
+            ref_runs.append(t.seconds)
     finally:
         for cls, compute in originals.items():
             cls.compute = compute
     engine = best[0]
     families = best[1]
-    ref_runs = []
-    for _i in range(3):
-        with Timer(env.cr) as t:
-            ref = reference_counts(env, ctx)
-        ref_runs.append(t.seconds)
     reference = min(ref_runs[1:])
     company_snapshot = snapshots.filtered(lambda s: s.scope == "company")
     got = engine_counts(env, company_snapshot)
