@@ -87,6 +87,11 @@ class PeriodContext:
         start = P.shift_period(granularity, self.date_start, count, self.calendar)
         return self.with_bounds(start, P.period_end(granularity, start, self.calendar))
 
+    def cache_key(self, name):
+        """Key of ``ctx.extra`` under which a figure ``name`` computed once
+        per period and company is shared by the families."""
+        return (name, self.company.id, self.granularity, self.date_start, self.date_end)
+
     def with_bounds(self, start, end):
         return PeriodContext(
             self.env,

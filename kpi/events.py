@@ -173,13 +173,7 @@ def campaign_summary(ctx):
     ``orders`` (events), ``campaign_orders`` (events with a campaign),
     ``responses``, ``cost``, ``cost_entries``, ``touches`` (events, leads
     and costs with a campaign) and ``campaigns`` (distinct campaigns)."""
-    key = (
-        "campaign_summary",
-        ctx.company.id,
-        ctx.granularity,
-        ctx.date_start,
-        ctx.date_end,
-    )
+    key = ctx.cache_key("campaign_summary")
     if key in ctx.extra:
         return ctx.extra[key]
     cr = ctx.env.cr
@@ -359,13 +353,7 @@ def period_summary(ctx):
     of a customer in a scope is true when it is true on one of its rows).
     ``is_new`` compares the customer's first event, of every scope, with the
     start."""
-    key = (
-        "period_summary",
-        ctx.company.id,
-        ctx.granularity,
-        ctx.date_start,
-        ctx.date_end,
-    )
+    key = ctx.cache_key("period_summary")
     if key in ctx.extra:
         return ctx.extra[key]
     start, end = ctx.date_start, ctx.date_end

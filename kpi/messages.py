@@ -98,13 +98,7 @@ def lead_message_summary(ctx):
     """The messages of :func:`lead_messages_sql` counted per (lead's sales
     team, author, author's user): ``calls``, ``emails``, ``actions``.  One
     query per period context (cached in ``ctx.extra``)."""
-    key = (
-        "lead_message_summary",
-        ctx.company.id,
-        ctx.granularity,
-        ctx.date_start,
-        ctx.date_end,
-    )
+    key = ctx.cache_key("lead_message_summary")
     if key not in ctx.extra:
         cr = ctx.env.cr
         heavy_query_settings(ctx)
