@@ -227,11 +227,22 @@ def _json_value(value):
 
 
 def upsert(
-    cr, table, rows, conflict, keep=("create_uid", "create_date"), returning=("id",)
+    cr,
+    table,
+    rows,
+    conflict,
+    keep=("create_uid", "create_date"),
+    returning=("id",),
+    only_changed=False,
 ):
     """Insert ``rows`` (dicts with the same keys) into ``table``; a row that
     conflicts on the ``conflict`` columns updates every other column but
     ``keep``.  Returns the ``returning`` columns of every row, in one query.
+
+    ``only_changed``: a conflicting row is updated only when one of its
+    columns other than ``write_uid`` and ``write_date`` changes (a period
+    computed again mostly gives the same values: they are not written
+    again), and only the rows inserted or updated are returned.
 
     The rows travel as one JSON parameter read back with the table's own row
     type (``jsonb_populate_recordset``): one placeholder per value made the
@@ -243,15 +254,26 @@ def upsert(
         separators=(",", ":"),
     )
     names = SQL(", ").join(SQL.identifier(c) for c in columns)
+    compared = [c for c in updated if c not in ("write_uid", "write_date")]
+    where = SQL()
+    if only_changed and compared:
+        where = SQL(
+            " WHERE (%s) IS DISTINCT FROM (%s)",
+            SQL(", ").join(
+                SQL("%s.%s", SQL.identifier(table), SQL.identifier(c)) for c in compared
+            ),
+            SQL(", ").join(SQL("EXCLUDED.%s", SQL.identifier(c)) for c in compared),
+        )
     cr.execute(
         SQL(
             "INSERT INTO %(table)s (%(names)s)"
             " SELECT %(names)s FROM jsonb_populate_recordset(NULL::%(table)s, %(data)s)"
-            " ON CONFLICT (%(conflict)s) DO UPDATE SET %(updates)s"
+            " ON CONFLICT (%(conflict)s) DO UPDATE SET %(updates)s%(where)s"
             " RETURNING %(returning)s",
             table=SQL.identifier(table),
             names=names,
             data=data,
+            where=where,
             conflict=SQL(", ").join(SQL.identifier(c) for c in conflict),
             updates=SQL(", ").join(
                 SQL("%s = EXCLUDED.%s", SQL.identifier(c), SQL.identifier(c))

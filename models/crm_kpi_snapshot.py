@@ -250,6 +250,8 @@ class CrmKpiSnapshot(models.Model):
             "write_date": now,
             "computed_at": now,
         }
+        # a value's time of computation is its snapshot's
+        value_stamp = {k: v for k, v in stamp.items() if k != "computed_at"}
         period = {
             "granularity": ctx.granularity,
             "date_start": ctx.date_start,
@@ -312,25 +314,28 @@ class CrmKpiSnapshot(models.Model):
                         "note": res.note,
                         **period,
                         **scope_columns(scope, scope_id),
-                        **stamp,
+                        **value_stamp,
                     }
                 )
-        value_ids = [
-            row[0]
-            for row in (
-                kpi_base.upsert(
-                    cr, "crm_kpi_value", value_rows, ("snapshot_id", "kpi_id")
-                )
-                if value_rows
-                else []
+        if value_rows:
+            # a value the computation gives again unchanged is not written
+            kpi_base.upsert(
+                cr,
+                "crm_kpi_value",
+                value_rows,
+                ("snapshot_id", "kpi_id"),
+                only_changed=True,
             )
-        ]
+        # values of these snapshots that the computation no longer produced
         cr.execute(
             SQL(
                 """DELETE FROM crm_kpi_value
-                    WHERE snapshot_id = ANY(%s) AND NOT (id = ANY(%s))""",
+                    WHERE snapshot_id = ANY(%s)
+                      AND (snapshot_id, kpi_id) NOT IN (
+                          SELECT * FROM unnest(%s::int[], %s::int[]))""",
                 list(snapshot_ids.values()),
-                value_ids,
+                [row["snapshot_id"] for row in value_rows],
+                [row["kpi_id"] for row in value_rows],
             )
         )
         self.env["crm.kpi.value"].invalidate_model()

@@ -49,7 +49,9 @@ class CrmKpiValue(models.Model):
     )
     note_label = fields.Char(string="Why n/a", compute="_compute_note_label")
     display_value = fields.Char(string="Shown Value", compute="_compute_display_value")
-    computed_at = fields.Datetime(readonly=True)
+    # the values a computation gives again unchanged are not written again:
+    # the time they were last computed is their snapshot's
+    computed_at = fields.Datetime(related="snapshot_id.computed_at")
     # the snapshot's period and scope, stored for grouping
     granularity = fields.Selection(GRANULARITY, readonly=True, index=True)
     date_start = fields.Date(readonly=True, index=True)

@@ -82,6 +82,38 @@ class TestEngine(KpiCase):
         )
         self.assertEqual(count, len(first))
 
+    def test_recompute_writes_only_changed_values(self):
+        """A period computed again rewrites only the values that changed
+        (the others keep their row version); every value shows the time of
+        its snapshot's last computation."""
+        snaps = self.compute("month", D(2026, 10, 1))
+        company = snaps.filtered(lambda s: s.scope == "company")
+
+        def versions():
+            self.env.flush_all()
+            self.cr.execute(
+                "SELECT kpi_code, ctid::text FROM crm_kpi_value WHERE snapshot_id = %s",
+                [company.id],
+            )
+            return dict(self.cr.fetchall())
+
+        before = versions()
+        self.compute("month", D(2026, 10, 1))
+        self.assertEqual(versions(), before)
+        # one order of October moves to September: the revenue changes, the
+        # deals won (from leads) do not
+        self.env["sale.order"].search(
+            [("company_id", "=", self.company.id), ("state", "=", "sale")],
+            limit=1,
+        ).write({"date_order": datetime(2026, 9, 15, 12, 0)})
+        self.compute("month", D(2026, 10, 1))
+        after = versions()
+        self.assertEqual(set(after), set(before))
+        self.assertNotEqual(after["revenue"], before["revenue"])
+        self.assertEqual(after["deals_won"], before["deals_won"])
+        values = company.value_ids
+        self.assertEqual(set(values.mapped("computed_at")), {company.computed_at})
+
     def test_upsert_round_trips_every_value(self):
         """The upsert sends its rows as JSON: numbers, text with quotes and
         non-Latin letters, dates, datetimes, NULL, NaN and infinities come
@@ -106,7 +138,7 @@ class TestEngine(KpiCase):
                 "date_end": D(2026, 11, 1),
                 "company_id": self.company.id,
                 "scope": snapshot.scope,
-                "computed_at": stamp,
+                "write_date": stamp,
             }
 
         given = [
@@ -124,7 +156,7 @@ class TestEngine(KpiCase):
         )
         self.assertEqual(first, again)
         self.cr.execute(
-            """SELECT value::text, note, date_start, computed_at, denominator
+            """SELECT value::text, note, date_start, write_date, denominator
                  FROM crm_kpi_value WHERE id = ANY(%s) ORDER BY kpi_id""",
             [[r[0] for r in first]],
         )
