@@ -56,6 +56,8 @@ class AdoptionFamily(Family):
         ``lead_messages=False``: without the messages on leads, which
         :meth:`compute` counts from :func:`~.messages.lead_message_summary`."""
         ctx = self.ctx
+        action = action_condition(self.env)
+        creation = creation_subtype_ids(self.env)
         parts = []
         for table, model in RECORDS:
             params = {
@@ -65,8 +67,8 @@ class AdoptionFamily(Family):
                 "a": ctx.start_utc,
                 "b": ctx.end_utc,
                 "users": user_ids,
-                "action": action_condition(self.env),
-                "creation": creation_subtype_ids(self.env),
+                "action": action,
+                "creation": creation,
             }
             parts.append(
                 SQL(

@@ -67,9 +67,9 @@ class CrmKpiValue(models.Model):
         "UNIQUE(snapshot_id, kpi_id)", "A snapshot holds one value per KPI."
     )
 
-    # room in every page for the new version of its rows: a period computed
-    # again rewrites all its values, which then stay in their page and skip
-    # the nine indexes (heap-only updates) instead of moving to a new page
+    # room in every page for the new version of its rows: the values that a
+    # period computed again changes then stay in their page and skip the
+    # nine indexes (heap-only updates) instead of moving to a new page
     FILLFACTOR = 50
 
     def init(self):
