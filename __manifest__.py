@@ -21,8 +21,10 @@
         "views/res_config_settings_views.xml",
         "views/res_partner_views.xml",
         "views/crm_lead_views.xml",
+        "views/crm_team_views.xml",
         "wizard/crm_kpi_backfill_views.xml",
         "views/crm_success_menus.xml",
+        "wizard/crm_kpi_reconcile_views.xml",
         "report/crm_kpi_success_report.xml",
         "data/crm_kpi_report_mail_data.xml",
         "wizard/crm_kpi_report_wizard_views.xml",
@@ -41,6 +43,9 @@
     ],
     "demo": [],
     "assets": {
+        "web.assets_backend": [
+            "crm_success_kpi/static/src/drill/*",
+        ],
         "web.assets_tests": [
             "crm_success_kpi/static/tests/tours/*.js",
         ],

@@ -1,15 +1,12 @@
-"""KPI families: plain Python classes that compute KPIs set-wise."""
+"""Plain-Python pieces shared by the KPI families (``models/crm_kpi_family*``):
+periods and calendars, the result type, the shared reads of revenue events
+and messages, working hours, cash-flow arithmetic."""
 
-from . import base
+from . import translate
 from . import period
+from . import base
 from . import events
 from . import messages
-from . import customers
-from . import revenue
-from . import sales
-from . import marketing
-from . import costs
-from . import financial
-from . import service
-from . import perception
-from . import adoption
+from . import users
+from . import cashflow
+from . import working_hours

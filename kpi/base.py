@@ -1,6 +1,7 @@
-"""The contract between the engine and the KPI families.
+"""What the engine and the KPI families (``crm.kpi.family.*`` models)
+exchange: the period context, the results and the helpers to store them.
 
-A *family* computes all its KPIs for one period and one company, for every
+A family computes all its KPIs for one period and one company, for every
 scope at once, in a handful of grouped queries.  It returns, per scope key and
 KPI code, a :class:`Result` (numerator, denominator, value or the reason why
 there is no value).  The engine stores them; it never knows a formula.
@@ -15,16 +16,27 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from . import period as P
+from .translate import _lt
 
 COMPANY = ("company", None)
 
 
 @dataclass
 class Result:
+    """``ratio``: the value is ``numerator / denominator`` times the KPI's
+    factor of the catalogue, set by the engine (:func:`ratio`)."""
+
     value: float | None
     numerator: float | None = None
     denominator: float | None = None
     note: str | None = None
+    ratio: bool = False
+
+    def resolved(self, factor):
+        """The value of this result for a KPI of ``factor``."""
+        if self.ratio:
+            return self.numerator / self.denominator * factor
+        return self.value
 
 
 def count(n):
@@ -32,21 +44,13 @@ def count(n):
     return Result(float(n or 0), float(n or 0), None)
 
 
-def _lt(source):
-    """Mark an n/a reason for the translation template and keep it as is.
-
-    Values store the English reason; ``crm.kpi.value`` shows it in the
-    reader's language (the template lists it as a code term of the addon).
-    """
-    return source
-
-
-def ratio(num, den, factor=100.0, note=None):
-    """``num / den * factor``; no value (n/a) when the denominator is empty."""
+def ratio(num, den, note=None):
+    """``num / den`` times the KPI's factor (the catalogue's, applied by the
+    engine); no value (n/a) when the denominator is empty."""
     num = float(num or 0)
     if not den:
         return Result(None, num, float(den or 0), note or _lt("no data in the period"))
-    return Result(num / den * factor, num, float(den))
+    return Result(None, num, float(den), ratio=True)
 
 
 def na(note):
@@ -121,48 +125,6 @@ class PeriodContext:
         return Domain(fname, ">=", self.start_utc) & Domain(fname, "<", self.end_utc)
 
 
-class Family:
-    """Base class of a KPI family.  Subclasses set ``codes`` and implement
-    :meth:`compute` and :meth:`drill`."""
-
-    area = None
-    codes = ()
-    # module that must be installed for the family to run at all
-    requires_module = None
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.env = ctx.env
-        self.cr = ctx.env.cr
-        self.company = ctx.company
-
-    def compute(self):
-        """Return ``{(scope, scope_id): {code: Result}}``."""
-        raise NotImplementedError
-
-    def drill(self, code, scope, scope_id, part):
-        """Return ``(model, domain)`` of the records behind the numerator
-        (``part='numerator'``) or the denominator of ``code``."""
-        return None
-
-    # helpers ---------------------------------------------------------------
-    def fetch(self, query):
-        self.cr.execute(query)
-        return self.cr.dictfetchall()
-
-    def fetch_heavy(self, query):
-        """:meth:`fetch` of a heavy grouped query, with the PostgreSQL
-        settings of :func:`heavy_query_settings`."""
-        heavy_query_settings(self.ctx)
-        return self.fetch(query)
-
-    @staticmethod
-    def scope_key(row):
-        """Scope key of a row of a ``GROUPING SETS`` query that selects
-        ``scope`` ('company', 'team', 'user') and ``scope_id``."""
-        return (row["scope"], row["scope_id"])
-
-
 # settings of the heavy grouped queries of the families: enough memory for
 # their sorts and hash aggregates not to spill to disk, and no JIT compilation
 # (on these one-shot analytical queries it cost from 0.2 to 5 s of
@@ -194,21 +156,6 @@ def heavy_query_settings(ctx):
         )
     )
     ctx.extra["heavy_query_settings"] = True
-
-
-REGISTRY = []
-
-
-def register(cls):
-    REGISTRY.append(cls)
-    return cls
-
-
-def family_for(code):
-    for cls in REGISTRY:
-        if code in cls.codes:
-            return cls
-    return None
 
 
 def _json_value(value):

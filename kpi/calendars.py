@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from .base import _lt
+from .translate import _lt
 
 _QUARTER_NAMES = ("Q1", "Q2", "Q3", "Q4")
 # Solar Hijri month names as Iranian calendars print them (in Latin script;

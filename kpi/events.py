@@ -142,6 +142,53 @@ def events_domain(ctx, date_from, date_to, scope=None, scope_id=None):
     return model, domain
 
 
+def lead_company_condition(company_id, alias="l"):
+    """SQL condition: the lead ``alias`` counts for the company
+    ``company_id``: its own company, else (Odoo leaves it empty in some
+    flows) its sales team's, else its salesperson's."""
+    lead = SQL.identifier(alias)
+    return SQL(
+        """(%(l)s.company_id = %(c)s
+            OR (%(l)s.company_id IS NULL
+                AND COALESCE((SELECT t.company_id FROM crm_team t
+                               WHERE t.id = %(l)s.team_id),
+                             (SELECT u.company_id FROM res_users u
+                               WHERE u.id = %(l)s.user_id)) = %(c)s))""",
+        l=lead,
+        c=company_id,
+    )
+
+
+def revenue_events_total(env, model, query, what="amount"):
+    """Sum of the untaxed amounts (``what='amount'``) or margins
+    (``'margin'``) of the revenue events selected by the ORM ``query`` of
+    ``model``, converted to the company currency as :func:`events_sql`
+    converts them."""
+    if model == "account.move":
+        if what != "amount":
+            return None
+        expr = SQL("am.amount_untaxed_signed")
+        table = SQL("account_move am")
+    else:
+        column = "amount_untaxed" if what == "amount" else "margin"
+        expr = SQL(
+            "so.%s / COALESCE(NULLIF(so.currency_rate, 0), 1.0)",
+            SQL.identifier(column),
+        )
+        table = SQL("sale_order so")
+    alias = SQL("am.id") if model == "account.move" else SQL("so.id")
+    env.cr.execute(
+        SQL(
+            "SELECT COALESCE(SUM(%s), 0) FROM %s WHERE %s IN %s",
+            expr,
+            table,
+            alias,
+            query.subselect(),
+        )
+    )
+    return float(env.cr.fetchone()[0])
+
+
 def campaign_events_sql(ctx):
     """``SELECT`` of the revenue events of the period of ``ctx`` with their
     campaign, for the campaign families: no customer (not joined to the
@@ -181,24 +228,7 @@ def campaign_summary(ctx):
     cr.execute(
         SQL(
             """
-            WITH ev AS (%(events)s),
-            rows AS (
-                SELECT team_id, user_id, campaign_id,
-                       amount AS revenue, margin, 1 AS is_order, 0 AS is_response,
-                       NULL::numeric AS cost, 0 AS is_cost
-                  FROM ev
-                UNION ALL
-                SELECT team_id, user_id, campaign_id, NULL, NULL, 0, 1, NULL, 0
-                  FROM crm_lead
-                 WHERE company_id = %(company)s AND campaign_id IS NOT NULL
-                   AND create_date >= %(a)s AND create_date < %(b)s
-                UNION ALL
-                SELECT team_id, NULL, campaign_id, NULL, NULL, 0, 0,
-                       amount_company, 1
-                  FROM crm_kpi_cost
-                 WHERE company_id = %(company)s
-                   AND date >= %(day_a)s AND date < %(day_b)s
-            )
+            WITH %(rows)s
             SELECT GROUPING(team_id, user_id, campaign_id) AS grouping,
                    team_id, user_id, campaign_id,
                    COALESCE(SUM(revenue), 0) AS revenue,
@@ -215,12 +245,7 @@ def campaign_summary(ctx):
              GROUP BY GROUPING SETS ((), (team_id), (user_id), (campaign_id),
                                      (team_id, campaign_id))
             """,
-            events=campaign_events_sql(ctx),
-            company=ctx.company.id,
-            a=ctx.start_utc,
-            b=ctx.end_utc,
-            day_a=ctx.date_start,
-            day_b=ctx.date_end,
+            rows=campaign_rows_sql(ctx),
         )
     )
     rows = cr.dictfetchall()
@@ -228,6 +253,58 @@ def campaign_summary(ctx):
         row["set"] = CAMPAIGN_SETS[row.pop("grouping")]
     ctx.extra[key] = rows
     return rows
+
+
+def campaign_rows_sql(ctx):
+    """The CTEs ``ev`` and ``rows`` of :func:`campaign_summary`: one row per
+    revenue event of the period (with its campaign), per lead created in the
+    period with a campaign and per cost entry of the period, with
+    ``team_id``, ``user_id`` and ``campaign_id``."""
+    return SQL(
+        """
+        ev AS (%(events)s),
+        rows AS (
+            SELECT team_id, user_id, campaign_id,
+                   amount AS revenue, margin, 1 AS is_order, 0 AS is_response,
+                   NULL::numeric AS cost, 0 AS is_cost
+              FROM ev
+            UNION ALL
+            SELECT l.team_id, l.user_id, l.campaign_id, NULL, NULL, 0, 1, NULL, 0
+              FROM crm_lead l
+             WHERE %(lead_company)s AND l.campaign_id IS NOT NULL
+               AND l.create_date >= %(a)s AND l.create_date < %(b)s
+            UNION ALL
+            SELECT team_id, NULL, campaign_id, NULL, NULL, 0, 0,
+                   amount_company, 1
+              FROM crm_kpi_cost
+             WHERE company_id = %(company)s
+               AND date >= %(day_a)s AND date < %(day_b)s
+        )""",
+        events=campaign_events_sql(ctx),
+        company=ctx.company.id,
+        lead_company=lead_company_condition(ctx.company.id),
+        a=ctx.start_utc,
+        b=ctx.end_utc,
+        day_a=ctx.date_start,
+        day_b=ctx.date_end,
+    )
+
+
+def campaign_ids(ctx, scope=None, scope_id=None):
+    """The campaigns that :func:`campaign_summary` counts for a scope: those
+    of the period's revenue events (the order's campaign, else its
+    opportunity's), of the leads created in the period and of its cost
+    entries."""
+    ctx.env.cr.execute(
+        SQL(
+            """WITH %s
+               SELECT DISTINCT campaign_id FROM rows
+                WHERE campaign_id IS NOT NULL AND %s""",
+            campaign_rows_sql(ctx),
+            scope_filter(scope, scope_id) if scope else SQL("TRUE"),
+        )
+    )
+    return [row[0] for row in ctx.env.cr.fetchall()]
 
 
 def campaign_events_domain(ctx, operator, value, scope=None, scope_id=None):

@@ -12,8 +12,8 @@ from odoo.tools import SQL
 
 from ..kpi import base as kpi_base
 from ..kpi import period as P
-from ..kpi.costs import breakdown_key
 from ..kpi.events import events_domain
+from .crm_kpi_family_costs import breakdown_key
 from .crm_kpi_snapshot import GRANULARITY
 
 

@@ -10,6 +10,12 @@ AREAS = [
     ("adoption", "CRM adoption"),
     ("financial", "CRM investment"),
 ]
+GROUPINGS = [
+    ("sum", "Sum"),
+    ("ratio", "Ratio of sums"),
+    ("last", "Last period"),
+    ("none", "Not combined"),
+]
 UNITS = [
     ("count", "Count"),
     ("percent", "Percent"),
@@ -36,11 +42,32 @@ class CrmKpiDefinition(models.Model):
         required=True,
         default="up",
     )
+    grouping = fields.Selection(
+        GROUPINGS,
+        required=True,
+        default="sum",
+        help="How values of several periods or scopes combine in grouped views "
+        "(pivot, graph): Sum: counts and amounts are added up. Ratio of sums: "
+        "the summed numerators over the summed denominators, times the factor "
+        "(never an average of rates). Last period: a stock figure, the value of "
+        "the last period of the group (its scopes added up). Not combined: "
+        "shown empty, as no combination would be right (CLV, growth rates, "
+        "IRR).",
+    )
+    factor = fields.Float(
+        required=True,
+        default=1.0,
+        help="A rate's value is its numerator divided by its denominator, times "
+        "this factor (100 for percentages, 1 for averages).",
+    )
     description = fields.Text(translate=True, help="The formula, in words.")
     active = fields.Boolean(default=True)
     headline = fields.Boolean(help="Shown with a trend chart in the success report.")
 
     _code_unique = models.Constraint("UNIQUE(code)", "A KPI code must be unique.")
+    _factor_positive = models.Constraint(
+        "CHECK(factor > 0)", "A KPI's factor must be positive."
+    )
 
     @api.depends("name", "code")
     def _compute_display_name(self):

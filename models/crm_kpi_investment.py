@@ -11,7 +11,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..kpi.financial import licensed_crm_users
+from ..kpi.users import licensed_crm_users
 
 INVESTMENT_CATEGORIES = [
     ("license", "License"),
@@ -98,7 +98,9 @@ class CrmKpiInvestment(models.Model):
         for rec in self:
             rec.total_cost = sum(rec.entry_ids.mapped("amount_company"))
             rec.licensed_users = (
-                licensed_crm_users(self.env, rec.company_id) if rec.company_id else 0
+                len(licensed_crm_users(self.env, rec.company_id))
+                if rec.company_id
+                else 0
             )
             rec.monthly_time_saving = (
                 rec.hours_saved_per_user * rec.licensed_users * rec.hourly_cost

@@ -4,7 +4,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, float_compare
 from odoo.tools.sql import add_index, index_exists
 
 from ..kpi import base as kpi_base
@@ -86,7 +86,20 @@ OBSOLETE_CORE_INDEXES = (
     "crm_kpi_helpdesk_ticket_create_date_idx",
     "crm_kpi_helpdesk_ticket_write_date_idx",
 )
+
+
 # scope -> column holding the scope record
+class Disagreement(tuple):
+    """``(snapshot, kpi_code, stored, recounted)`` of
+    :meth:`CrmKpiSnapshot.reconcile_period`, with the ``part`` ('numerator'
+    or 'denominator') that disagrees."""
+
+    def __new__(cls, snapshot, code, stored, recounted, part):
+        item = super().__new__(cls, (snapshot, code, stored, recounted))
+        item.part = part
+        return item
+
+
 SCOPE_COLUMN = {
     "company": None,
     "team": "team_id",
@@ -229,7 +242,11 @@ class CrmKpiSnapshot(models.Model):
         )
 
     def _families(self):
-        return list(kpi_base.REGISTRY)
+        """The KPI family models of this database (``crm.kpi.family.*``),
+        after checking that they and the catalogue agree on the codes."""
+        Family = self.env["crm.kpi.family"]
+        Family._kpi_check_catalogue()
+        return [self.env[name] for name in Family._kpi_family_names()]
 
     def _compute_company_period(self, company, granularity, date_start):
         ctx = self._period_context(company, granularity, date_start)
@@ -246,9 +263,20 @@ class CrmKpiSnapshot(models.Model):
             )
         )
         results = {}
-        for family_cls in self._families():
-            family = family_cls(ctx)
-            for key, values in family.compute().items():
+        for family in self._families():
+            family = family._kpi_bind(ctx)
+            codes = set(family._kpi_codes())
+            for key, values in family._kpi_results().items():
+                stray = set(values) - codes
+                if stray:
+                    raise UserError(
+                        self.env._(
+                            "Family %(family)s returned KPIs it does not declare: "
+                            "%(codes)s.",
+                            family=family._name,
+                            codes=", ".join(sorted(stray)),
+                        )
+                    )
                 results.setdefault(key, {}).update(values)
         return self._store(ctx, results)
 
@@ -259,6 +287,7 @@ class CrmKpiSnapshot(models.Model):
         now = fields.Datetime.now()
         uid = self.env.uid
         label = P.period_label(ctx.granularity, ctx.date_start, ctx.calendar)
+        # archived KPIs of the catalogue are not stored
         kpis = {k.code: k for k in self.env["crm.kpi.definition"].sudo().search([])}
         keys = sorted(results, key=lambda k: (k[0], k[1] or 0))
         stamp = {
@@ -317,6 +346,7 @@ class CrmKpiSnapshot(models.Model):
                 kpi = kpis.get(code)
                 if not kpi:
                     continue
+                value = res.resolved(kpi.factor)
                 value_rows.append(
                     {
                         "snapshot_id": snapshot_id,
@@ -324,11 +354,11 @@ class CrmKpiSnapshot(models.Model):
                         "kpi_code": code,
                         "area": kpi.area,
                         "unit": kpi.unit,
-                        "value": res.value,
-                        "has_value": res.value is not None,
+                        "value": value,
+                        "has_value": value is not None,
                         "numerator": res.numerator,
                         "denominator": res.denominator,
-                        "factor": 100.0 if kpi.unit == "percent" else 1.0,
+                        "factor": kpi.factor,
                         "note": res.note,
                         **period,
                         **scope_columns(scope, scope_id),
@@ -391,6 +421,12 @@ class CrmKpiSnapshot(models.Model):
         self._run_tasks(
             tasks, skip_computed_since=started.replace(hour=0, minute=0, second=0)
         )
+        # then check that yesterday's stored values agree with their records
+        try:
+            with self.env.cr.savepoint():
+                self._cron_reconcile_yesterday()
+        except Exception:
+            _logger.exception("CRM KPIs: reconciling yesterday's periods failed")
 
     @api.model
     def _run_tasks(self, tasks, skip_computed_since=None, progress=None, commit=True):
@@ -460,6 +496,119 @@ class CrmKpiSnapshot(models.Model):
         )
         backfill._process()
         return backfill
+
+    # ------------------------------------------------------------------
+    # Drill-down and reconciliation
+    # ------------------------------------------------------------------
+    @property
+    def _kpi_scope_id(self):
+        column = SCOPE_COLUMN[self.scope]
+        return self[column].id if column else None
+
+    def _kpi_drill_target(self, code, part):
+        """``(family, model, domain)``: the family computing ``code`` bound
+        to this snapshot's period, and the records behind ``part`` of its
+        value in this snapshot's scope; None when the value has no list."""
+        self.ensure_one()
+        family = self.env["crm.kpi.family"]._kpi_family_of(code)
+        if family is None:
+            return None
+        ctx = self._period_context(self.company_id, self.granularity, self.date_start)
+        family = family._kpi_bind(ctx)
+        found = family._kpi_drill(code, self.scope, self._kpi_scope_id, part)
+        if not found:
+            return None
+        return (family, *found)
+
+    @api.model
+    def reconcile_period(self, granularity, date_start, companies=None):
+        """Recount every stored value of the period from its drill-down
+        records: the numerator and the denominator of each value that has a
+        recount rule (records counted, or their amounts summed for money
+        KPIs).  Returns the disagreements ``[(snapshot, kpi_code, stored,
+        recounted)]`` (each one also has ``part``), empty when every value
+        agrees with its records."""
+        if not (
+            self.env.is_superuser()
+            or self.env.user.has_group("crm_success_kpi.group_crm_kpi_manager")
+        ):
+            raise AccessError(
+                self.env._("Only KPI managers can reconcile the stored KPIs.")
+            )
+        date_start = fields.Date.to_date(date_start)
+        # the period holding date_start, in each company's own calendar
+        domain = [
+            ("granularity", "=", granularity),
+            ("date_start", "<=", date_start),
+            ("date_end", ">", date_start),
+        ]
+        if companies is not None:
+            domain.append(("company_id", "in", companies.ids))
+        snapshots = self.sudo().search(domain)
+        disagreements = []
+        families = {}
+        for snapshot in snapshots:
+            for value in snapshot.value_ids:
+                code = value.kpi_code
+                if code not in families:
+                    family = self.env["crm.kpi.family"]._kpi_family_of(code)
+                    families[code] = (
+                        family._kpi_recount_rules().get(code)
+                        if family is not None
+                        else None
+                    )
+                rules = families[code]
+                if not rules:
+                    continue
+                for part, rule in zip(
+                    ("numerator", "denominator"), rules, strict=False
+                ):
+                    if not rule:
+                        continue
+                    stored = value[part] or 0.0
+                    target = snapshot._kpi_drill_target(code, part)
+                    if target is None:
+                        if not stored:
+                            # no list and nothing counted (a comparison
+                            # period this granularity does not have)
+                            continue
+                        recounted = None
+                    else:
+                        family, model, records_domain = target
+                        recounted = family._kpi_recount(
+                            code, part, model, records_domain
+                        )
+                    if recounted is None or float_compare(
+                        stored, recounted, precision_digits=2
+                    ):
+                        disagreements.append(
+                            Disagreement(snapshot, code, stored, recounted, part)
+                        )
+        return disagreements
+
+    @api.model
+    def _cron_reconcile_yesterday(self):
+        """Daily: reconcile yesterday's periods of every granularity and log
+        what disagrees (a value whose records changed since it was computed
+        and that the daily computation did not refresh, or a drill-down that
+        no longer lists what its family counts)."""
+        yesterday = fields.Date.context_today(self) - relativedelta(days=1)
+        found = []
+        for granularity in P.GRANULARITIES:
+            found += self.reconcile_period(granularity, yesterday)
+        for item in found:
+            _logger.warning(
+                "CRM KPIs: %s %s of %s (%s): %s %s stored %s, its records give %s",
+                item[0].granularity,
+                item[0].date_start,
+                item[0].company_id.name,
+                item[0].name,
+                item[1],
+                item.part,
+                item[2],
+                item[3],
+            )
+        return found
 
     # ------------------------------------------------------------------
     # UI

@@ -1,8 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, float_compare
 
-from ..kpi import base as kpi_base
 from .crm_kpi_definition import AREAS, UNITS
 from .crm_kpi_snapshot import GRANULARITY, SCOPE
 
@@ -119,25 +118,38 @@ class CrmKpiValue(models.Model):
                 rec.display_value = f"{rec.value:,.2f}"
 
     def _read_group_select(self, aggregate_spec, query):
-        """Grouped values are correct at every level: rates are the ratio of
-        the summed numerators and denominators (never an average of rates),
-        counts and amounts are summed, other values averaged."""
+        """Grouped values follow the grouping the catalogue declares for the
+        KPI, at every level of rows and columns: *sum* adds the values up,
+        *ratio* divides the summed numerators by the summed denominators
+        (times the KPI's factor; never an average of rates), *last* takes the
+        values of the group's last period (its scopes added up), *none* stays
+        empty.  A group of one value shows it as stored; a group mixing
+        several KPIs is empty (their units differ)."""
         if aggregate_spec == "value:sum":
             t = self._table
+            col = lambda name: SQL.identifier(t, name)  # noqa: E731
             return SQL(
                 """CASE
-                     WHEN BOOL_AND(%(den)s IS NOT NULL AND %(unit)s <> 'count')
-                       THEN SUM(%(num)s) / NULLIF(SUM(%(den)s), 0) * MAX(%(factor)s)
-                     WHEN BOOL_AND(%(unit)s IN ('count', 'currency')
-                                   AND %(den)s IS NULL)
-                       THEN SUM(%(value)s)
-                     ELSE AVG(%(value)s)
+                     WHEN COUNT(*) = 1 THEN MAX(%(value)s)
+                     WHEN MIN(%(kpi)s) <> MAX(%(kpi)s) THEN NULL
+                     ELSE CASE (SELECT d.grouping FROM crm_kpi_definition d
+                                 WHERE d.id = MIN(%(kpi)s))
+                       WHEN 'sum' THEN SUM(%(value)s)
+                       WHEN 'ratio' THEN SUM(%(num)s) / NULLIF(SUM(%(den)s), 0)
+                                         * MAX(%(factor)s)
+                       WHEN 'last' THEN (
+                           SELECT SUM(x.v)
+                             FROM unnest(ARRAY_AGG(%(start)s), ARRAY_AGG(%(value)s))
+                                  AS x(d, v)
+                            WHERE x.d = MAX(%(start)s))
+                     END
                    END""",
-                num=SQL.identifier(t, "numerator"),
-                den=SQL.identifier(t, "denominator"),
-                unit=SQL.identifier(t, "unit"),
-                factor=SQL.identifier(t, "factor"),
-                value=SQL.identifier(t, "value"),
+                value=col("value"),
+                kpi=col("kpi_id"),
+                num=col("numerator"),
+                den=col("denominator"),
+                factor=col("factor"),
+                start=col("date_start"),
             )
         return super()._read_group_select(aggregate_spec, query)
 
@@ -145,45 +157,73 @@ class CrmKpiValue(models.Model):
     # Drill-down
     # ------------------------------------------------------------------
     def _drill(self, part):
+        """The list of the records behind ``part`` ('numerator' or
+        'denominator') of this value.  When the records counted now differ
+        from the stored number (data edited after the computation), the
+        action's context carries both, with the time of computation, and the
+        list shows them above the records with a button to recompute the
+        period."""
         self.ensure_one()
         snapshot = self.snapshot_id
-        family_cls = kpi_base.family_for(self.kpi_code)
-        found = None
-        if family_cls:
-            ctx = snapshot._period_context(
-                snapshot.company_id, snapshot.granularity, snapshot.date_start
-            )
-            scope_id = (
-                snapshot.team_id.id
-                or snapshot.helpdesk_team_id.id
-                or snapshot.user_id.id
-                or None
-            )
-            found = family_cls(ctx).drill(self.kpi_code, snapshot.scope, scope_id, part)
-        if not found:
+        target = snapshot._kpi_drill_target(self.kpi_code, part)
+        part_label = (
+            self.env._("numerator")
+            if part == "numerator"
+            else self.env._("denominator")
+        )
+        if not target:
             raise UserError(
                 self.env._(
                     "%(kpi)s has no list of records behind its %(part)s.",
                     kpi=self.kpi_id.name,
-                    part=self.env._("numerator")
-                    if part == "numerator"
-                    else self.env._("denominator"),
+                    part=part_label,
                 )
             )
-        model, domain = found
+        family, model, domain = target
+        context = {"active_test": False, "create": False}
+        stored = self.numerator if part == "numerator" else self.denominator
+        recounted = family._kpi_recount(self.kpi_code, part, model, domain)
+        if recounted is not None and float_compare(
+            stored or 0.0, recounted, precision_digits=2
+        ):
+            context["crm_kpi_drill"] = {
+                "value_id": self.id,
+                "stored": stored or 0.0,
+                "now": recounted,
+                "computed_at": fields.Datetime.to_string(self.computed_at),
+                "part": part_label,
+            }
         # the records are then read with the user's own rights
         return {
             "type": "ir.actions.act_window",
-            "name": f"{self.kpi_id.name} · {snapshot.period_label} · "
-            + (
-                self.env._("numerator")
-                if part == "numerator"
-                else self.env._("denominator")
-            ),
+            "name": f"{self.kpi_id.name} · {snapshot.period_label} · {part_label}",
             "res_model": model,
             "views": [(False, "list"), (False, "form")],
             "domain": domain,
-            "context": {"active_test": False, "create": False},
+            "context": context,
+            "target": "current",
+        }
+
+    def action_recompute_period(self):
+        """Compute again the period of this value (from the drill-down list
+        whose records changed since), then show the value again."""
+        self.ensure_one()
+        snapshot = self.snapshot_id
+        snapshot.compute_period(
+            snapshot.granularity, snapshot.date_start, companies=snapshot.company_id
+        )
+        value = self.search(
+            [
+                ("snapshot_id", "=", snapshot.id),
+                ("kpi_id", "=", self.kpi_id.id),
+            ],
+            limit=1,
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": value.id,
+            "views": [(False, "form")],
             "target": "current",
         }
 

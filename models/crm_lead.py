@@ -1,12 +1,10 @@
-import bisect
 from collections import defaultdict
-
-import pytz
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..kpi.sales import internal_author, response_condition
+from ..kpi.messages import internal_author, response_condition, sent_condition
+from ..kpi.working_hours import working_hours_batch
 
 
 class CrmLead(models.Model):
@@ -24,7 +22,9 @@ class CrmLead(models.Model):
         "First Response (working h)",
         compute="_compute_kpi_lead",
         digits=(16, 2),
-        help="The same, counted in the working hours of the company's calendar.",
+        help="The same, counted in the working hours of the sales team's "
+        "calendar, else the company's (public holidays and global leaves "
+        "excluded).",
     )
     kpi_responded = fields.Boolean("Responded", compute="_compute_kpi_lead")
     kpi_call_count = fields.Integer("Calls", compute="_compute_kpi_lead")
@@ -50,7 +50,6 @@ class CrmLead(models.Model):
         stats = defaultdict(dict)
         if ids:
             self.env.flush_all()
-            comment = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
             self.env.cr.execute(
                 SQL(
                     """
@@ -58,9 +57,7 @@ class CrmLead(models.Model):
                            MIN(m.date) FILTER (WHERE %(response)s) AS first_response,
                            COUNT(*) FILTER (WHERE t.category = 'phonecall') AS calls,
                            COUNT(*) FILTER (WHERE m.mail_activity_type_id IS NULL
-                                AND m.message_type IN ('comment', 'email_outgoing')
-                                AND m.subtype_id = %(comment)s AND %(internal)s)
-                               AS emails,
+                                AND %(sent)s AND %(internal)s) AS emails,
                            COUNT(*) FILTER (WHERE m.mail_activity_type_id IS NOT NULL
                                 AND COALESCE(t.category, '') <> 'phonecall')
                                AS followups
@@ -71,8 +68,8 @@ class CrmLead(models.Model):
                        AND (l.date_closed IS NULL OR m.date <= l.date_closed)
                      GROUP BY l.id
                     """,
-                    response=response_condition(self.env),
-                    comment=comment,
+                    response=response_condition(),
+                    sent=sent_condition(),
                     internal=internal_author(),
                     ids=tuple(ids),
                 )
@@ -89,12 +86,13 @@ class CrmLead(models.Model):
         spans = defaultdict(list)
         for lead in self:
             first = stats.get(lead.id, {}).get("first")
-            calendar = (lead.company_id or self.env.company).resource_calendar_id
-            if first and lead.create_date and calendar:
+            calendar = lead._kpi_calendar() if first and lead.create_date else None
+            if calendar:
                 spans[calendar].append((lead.id, lead.create_date, first))
         working = {}
         for calendar, items in spans.items():
-            working.update(self._kpi_working_hours_batch(calendar, items))
+            hours = working_hours_batch(calendar, [(s, e) for _k, s, e in items])
+            working.update(zip((k for k, _s, _e in items), hours, strict=True))
         for lead in self:
             s = stats.get(lead.id, {})
             first = s.get("first")
@@ -116,40 +114,19 @@ class CrmLead(models.Model):
             else:
                 lead.kpi_sales_cycle_days = 0.0
 
-    @api.model
-    def _kpi_working_hours_batch(self, calendar, items):
-        """``{key: working hours}`` of ``calendar`` for ``items`` = (key, start,
-        end) naive UTC datetimes, ignoring leaves (the company's opening
-        hours), with a single attendance computation over their whole span."""
-        items = [(key, start, end) for key, start, end in items if end > start]
-        if not items:
-            return {}
-        low = pytz.utc.localize(min(start for _k, start, _e in items))
-        high = pytz.utc.localize(max(end for _k, _s, end in items))
-        intervals = sorted(
-            (
-                begin.astimezone(pytz.utc).replace(tzinfo=None),
-                stop.astimezone(pytz.utc).replace(tzinfo=None),
-            )
-            for begin, stop, _meta in calendar._attendance_intervals_batch(low, high)[
-                False
-            ]
+    def _kpi_calendar(self):
+        """The working hours of the lead: its sales team's calendar, else its
+        company's (the company the lead counts for)."""
+        self.ensure_one()
+        lead = self.sudo()
+        return (
+            lead.team_id.kpi_resource_calendar_id
+            or (lead._kpi_company() or self.env.company).resource_calendar_id
         )
-        starts = [begin for begin, _stop in intervals]
-        result = {}
-        for key, start, end in items:
-            total = 0.0
-            index = max(bisect.bisect_right(starts, start) - 1, 0)
-            for begin, stop in intervals[index:]:
-                if begin >= end:
-                    break
-                overlap = (min(stop, end) - max(begin, start)).total_seconds()
-                if overlap > 0:
-                    total += overlap
-            result[key] = total / 3600.0
-        return result
 
-    @api.model
-    def _kpi_working_hours(self, calendar, start, end):
-        """Working hours of ``calendar`` between two naive UTC datetimes."""
-        return self._kpi_working_hours_batch(calendar, [(0, start, end)]).get(0, 0.0)
+    def _kpi_company(self):
+        """The company a lead counts for: its own, else its sales team's, else
+        its salesperson's."""
+        self.ensure_one()
+        lead = self.sudo()
+        return lead.company_id or lead.team_id.company_id or lead.user_id.company_id

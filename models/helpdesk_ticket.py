@@ -4,7 +4,8 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 
-from ..kpi.service import is_reply, reply_condition, working_hours_batch
+from ..kpi.messages import SENT_TYPES, is_reply, reply_condition
+from ..kpi.working_hours import working_hours_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ class HelpdeskTicket(models.Model):
         the first one sets the first response, replies sent while the ticket
         is open add to its reply count."""
         candidates = messages.filtered(
-            lambda m: m.message_type in ("comment", "email_outgoing")
+            lambda m: m.message_type in SENT_TYPES
             and m.subtype_id
             and not m.subtype_id.internal
             and not m.is_internal

@@ -10,7 +10,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import BaseCase, tagged
 from odoo.tools import mute_logger
 
-from ..kpi.financial import irr, npv, payback_months, period_months
+from ..kpi.cashflow import irr, npv, payback_months, period_months
 from .common import KpiCase
 
 # an annual rate of 1.01^12 - 1 = 12.6825030131969...% is 1 % a month

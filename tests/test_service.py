@@ -389,9 +389,9 @@ class TestServiceKpi(KpiCase):
         self.assertKpi(v, "contacts_per_ticket", 1.2)
         # handle time: no timesheets -> calendar: 0.5 h on T2 / 5 tickets
         self.assertKpi(v, "handle_time_hours", 0.1)
-        # reopen events in January: T3 twice -> 2 / 5
-        self.assertKpi(v, "reopen_rate", 40.0)
-        self.assertEqual(v["reopen_rate"].numerator, 2)
+        # closed tickets reopened in January: T3 (twice, one ticket) -> 1 / 5
+        self.assertKpi(v, "reopen_rate", 20.0)
+        self.assertEqual(v["reopen_rate"].numerator, 1)
 
         team = self.values(snaps, "helpdesk_team", self.helpdesk_team.id)
         self.assertKpi(team, "tickets_closed", 5)
@@ -426,6 +426,79 @@ class TestServiceKpi(KpiCase):
         self.assertKpi(empty, "ticket_backlog", 0)
         self.assertKpi(empty, "ticket_resolution_hours", None)
         self.assertKpi(empty, "contacts_per_ticket", None)
+
+    def test_reopened_across_months(self):
+        """T7 is closed on 20 January, reopened on 3 February and closed again
+        on 5 February.  Computed after all of it, January still saw it
+        handled and not open at its end; February handled it again."""
+        t7 = self._ticket("T7", dt(2026, 1, 19, 10))
+        self._stage(t7, self.stage_done, dt(2026, 1, 20, 10))
+        self._stage(t7, self.stage_new, dt(2026, 2, 3, 10))
+        self._stage(t7, self.stage_done, dt(2026, 2, 5, 10))
+        january = self.values(self.compute("month", date(2026, 1, 1)))
+        # T1-T4, T6 and T7 closed; only T5 open at the end of January
+        self.assertKpi(january, "tickets_closed", 6)
+        self.assertKpi(january, "ticket_backlog", 1)
+        # no reopen in January for T7: T3 only
+        self.assertEqual(january["reopen_rate"].numerator, 1)
+        closed = self.env["helpdesk.ticket"].search(
+            january["tickets_closed"].action_open_numerator()["domain"]
+        )
+        self.assertIn(t7, closed)
+        backlog = self.env["helpdesk.ticket"].search(
+            january["ticket_backlog"].action_open_numerator()["domain"]
+        )
+        self.assertEqual(backlog, self.t5)
+        february = self.values(self.compute("month", date(2026, 2, 1)))
+        self.assertKpi(february, "tickets_closed", 1)
+        self.assertKpi(february, "tickets_opened", 0)
+        # T7 reopened in February and closed again: 1 / 1
+        self.assertKpi(february, "reopen_rate", 100.0)
+        self.assertKpi(february, "ticket_backlog", 1)
+        # its resolution time is from creation to its last close (17 days)
+        self.assertKpi(february, "ticket_resolution_hours", 17 * 24)
+        # the stored values agree with their records in both months
+        Snapshot = self.env["crm.kpi.snapshot"]
+        for month in (date(2026, 1, 1), date(2026, 2, 1)):
+            self.assertEqual(
+                Snapshot.reconcile_period("month", month, companies=self.company), []
+            )
+
+    def test_public_holiday_not_worked(self):
+        """T8 is created on Thursday 15 January 16:00 and closed on Monday 19
+        January 10:00; Friday 16 January is a public holiday of the team's
+        calendar: 1 h on Thursday + 1 h on Monday (10 h without it)."""
+        self.env["resource.calendar.leaves"].create(
+            {
+                "name": "KPI public holiday",
+                "calendar_id": self.calendar.id,
+                "date_from": dt(2026, 1, 16, 0),
+                "date_to": dt(2026, 1, 16, 23, 59, 59),
+                "time_type": "leave",
+            }
+        )
+        t8 = self._ticket("T8", dt(2026, 1, 15, 16))
+        self._stage(t8, self.stage_done, dt(2026, 1, 19, 10))
+        self.assertAlmostEqual(t8.kpi_resolution_hours, 90.0)
+        self.assertAlmostEqual(t8.kpi_resolution_working_hours, 2.0)
+        # a holiday of another company does not apply
+        other = self.env["res.company"].create({"name": "KPI Other Holidays"})
+        leave = (
+            self.env["resource.calendar.leaves"]
+            .with_company(other)
+            .create(
+                {
+                    "name": "KPI other company's holiday",
+                    "date_from": dt(2026, 1, 19, 0),
+                    "date_to": dt(2026, 1, 19, 23, 59, 59),
+                    "time_type": "leave",
+                }
+            )
+        )
+        self.assertEqual(leave.company_id, other)
+        self.env["helpdesk.ticket"]._kpi_backfill(t8.ids)
+        t8.invalidate_recordset()
+        self.assertAlmostEqual(t8.kpi_resolution_working_hours, 2.0)
 
     def test_drill_down(self):
         snaps = self.compute("month", date(2026, 1, 1))

@@ -1,2 +1,3 @@
 from . import crm_kpi_report_wizard
 from . import survey_invite
+from . import crm_kpi_reconcile

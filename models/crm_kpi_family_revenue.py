@@ -1,27 +1,33 @@
 """Revenue and profit family: revenue, gross profit and their growth."""
 
-from .base import Family, _lt, count, na, ratio, register
-from .events import comparison_period, events_domain, period_summary
+from odoo import models
+
+from ..kpi.base import _lt, count, na, ratio
+from ..kpi.events import comparison_period, events_domain, period_summary
 
 
-@register
-class RevenueFamily(Family):
-    area = "revenue"
-    codes = (
-        "revenue",
-        "gross_profit",
-        "revenue_growth_qoq",
-        "revenue_growth_yoy",
-        "profit_growth_qoq",
-        "profit_growth_yoy",
-    )
+class CrmKpiFamilyRevenue(models.AbstractModel):
+    _name = "crm.kpi.family.revenue"
+    _inherit = "crm.kpi.family"
+    _description = "CRM KPI family: revenue and profit"
+    _kpi_area = "revenue"
+
+    def _kpi_codes(self):
+        return (
+            "revenue",
+            "gross_profit",
+            "revenue_growth_qoq",
+            "revenue_growth_yoy",
+            "profit_growth_qoq",
+            "profit_growth_yoy",
+        )
 
     def _earlier(self, kind):
         """The context of the comparison period of ``kind`` ('qoq' or 'yoy'),
         or None when not defined for this granularity."""
         return comparison_period(self.ctx, kind)
 
-    def compute(self):
+    def _kpi_compute(self):
         qoq, yoy = self._earlier("qoq"), self._earlier("yoy")
         # the sums per scope of the period and of its comparison periods come
         # from the pass over the events shared with the customer family; the
@@ -62,7 +68,17 @@ class RevenueFamily(Family):
             results[(r["scope"], r["scope_id"])] = res
         return results
 
-    def drill(self, code, scope, scope_id, part):
+    def _kpi_recount_rules(self):
+        return {
+            "revenue": ("amount", None),
+            "gross_profit": ("margin", None),
+            "revenue_growth_qoq": (None, "amount"),
+            "revenue_growth_yoy": (None, "amount"),
+            "profit_growth_qoq": (None, "margin"),
+            "profit_growth_yoy": (None, "margin"),
+        }
+
+    def _kpi_drill(self, code, scope, scope_id, part):
         ctx = self.ctx
         if part == "denominator" and code.endswith(("_qoq", "_yoy")):
             earlier = self._earlier(code[-3:])

@@ -21,166 +21,43 @@ accrue evenly through it) and ``revenue_to_equity`` (revenue of the last 12
 months / equity).  The licensed CRM users are today's.
 """
 
-import calendar
 import math
 
 from dateutil.relativedelta import relativedelta
 
+from odoo import models
 from odoo.tools import SQL
 
-from .base import COMPANY, Family, Result, _lt, count, na, ratio, register
-from .events import events_domain, events_sql, uses_invoices
-
-# ---------------------------------------------------------------------------
-# Cash-flow arithmetic (pure Python)
-# ---------------------------------------------------------------------------
-
-
-def npv(rate, flows):
-    """Net present value of ``flows`` (flow t discounted by (1 + rate)^t)."""
-    return math.fsum(f / (1.0 + rate) ** t for t, f in enumerate(flows))
-
-
-# monthly rates scanned to bracket a root: from −95 % to +1000 % a month
-_GRID = (
-    -0.95,
-    -0.9,
-    -0.8,
-    -0.7,
-    -0.6,
-    -0.5,
-    -0.4,
-    -0.3,
-    -0.2,
-    -0.15,
-    -0.1,
-    -0.07,
-    -0.05,
-    -0.03,
-    -0.02,
-    -0.01,
-    -0.005,
-    0.0,
-    0.005,
-    0.01,
-    0.02,
-    0.03,
-    0.05,
-    0.07,
-    0.1,
-    0.15,
-    0.2,
-    0.3,
-    0.5,
-    0.75,
-    1.0,
-    1.5,
-    2.0,
-    3.0,
-    5.0,
-    10.0,
+from ..kpi.base import COMPANY, Result, _lt, count, na, ratio
+from ..kpi.cashflow import (
+    annual_rate,
+    irr,
+    month_fraction,
+    npv,
+    payback_months,
+    period_months,
 )
+from ..kpi.events import events_domain, events_sql, uses_invoices
+from ..kpi.users import licensed_crm_users
 
 
-def irr(flows, tol=1e-13, max_iter=500):
-    """The periodic rate r > −1 with ``npv(r, flows) == 0``, or None.
+class CrmKpiFamilyFinancial(models.AbstractModel):
+    _name = "crm.kpi.family.financial"
+    _inherit = "crm.kpi.family"
+    _description = "CRM KPI family: crm investment"
+    _kpi_area = "financial"
 
-    Returns ``(rate, reason)``: the rate, or None and why.  The NPV is
-    evaluated on a grid of rates; among the brackets where it changes sign,
-    the one nearest to 0 is refined by bisection (robust: it converges
-    whatever the shape of the curve inside the bracket)."""
-    if not (any(f > 0 for f in flows) and any(f < 0 for f in flows)):
-        return None, _lt("the cash flows never change sign: no rate makes the NPV zero")
-    values = []
-    for rate in _GRID:
-        try:
-            values.append((rate, npv(rate, flows)))
-        except (OverflowError, ZeroDivisionError):
-            continue
-    brackets = []
-    for (a, fa), (b, fb) in zip(values, values[1:], strict=False):
-        if fa == 0:
-            return a, None
-        if fa * fb < 0:
-            brackets.append((min(abs(a), abs(b)), a, fa, b, fb))
-    if values and values[-1][1] == 0:
-        return values[-1][0], None
-    if not brackets:
-        return None, _lt("no rate between −95 % and +1000 % a month makes the NPV zero")
-    _dist, a, fa, b, fb = min(brackets)
-    for _i in range(max_iter):
-        mid = (a + b) / 2.0
-        fm = npv(mid, flows)
-        if fm == 0 or (b - a) / 2.0 < tol:
-            return mid, None
-        if fa * fm < 0:
-            b, fb = mid, fm
-        else:
-            a, fa = mid, fm
-    return (a + b) / 2.0, None
-
-
-def payback_months(benefits, costs):
-    """Months until the cumulative benefit covers the cumulative cost, costs
-    paid at the start of their month and benefits accruing evenly through
-    it; None when not reached."""
-    if not any(costs):
-        return None
-    cum_benefit = cum_cost = 0.0
-    for t, (b, c) in enumerate(zip(benefits, costs, strict=False)):
-        cum_cost += c
-        deficit = cum_cost - cum_benefit
-        if deficit <= 0:
-            return float(t)
-        if b > 0 and b >= deficit:
-            return t + deficit / b
-        cum_benefit += b
-    return None
-
-
-def annual_rate(monthly):
-    return (1.0 + monthly) ** 12 - 1.0
-
-
-# ---------------------------------------------------------------------------
-# The family
-# ---------------------------------------------------------------------------
-
-
-def month_fraction(month_start, end):
-    """Share of the month starting at ``month_start`` before ``end``."""
-    days = calendar.monthrange(month_start.year, month_start.month)[1]
-    next_month = month_start + relativedelta(months=1)
-    if end >= next_month:
-        return 1.0
-    return (end - month_start).days / days
-
-
-def period_months(start, end):
-    """Length of ``[start, end)`` in months, partial months pro rata."""
-    months = 0.0
-    month = start.replace(day=1)
-    while month < end:
-        next_month = month + relativedelta(months=1)
-        days = calendar.monthrange(month.year, month.month)[1]
-        months += (min(end, next_month) - max(start, month)).days / days
-        month = next_month
-    return months
-
-
-@register
-class FinancialFamily(Family):
-    area = "financial"
-    codes = (
-        "crm_tco",
-        "incremental_gross_profit",
-        "crm_benefit",
-        "crm_roi",
-        "crm_npv",
-        "crm_irr",
-        "crm_payback_months",
-        "revenue_to_equity",
-    )
+    def _kpi_codes(self):
+        return (
+            "crm_tco",
+            "incremental_gross_profit",
+            "crm_benefit",
+            "crm_roi",
+            "crm_npv",
+            "crm_irr",
+            "crm_payback_months",
+            "revenue_to_equity",
+        )
 
     def _investment(self):
         if "crm.kpi.investment" not in self.env:
@@ -194,7 +71,7 @@ class FinancialFamily(Family):
         revenue, gross profit, events and investment costs, plus the gross
         profit of the period and the revenue of the last 12 months."""
         ctx = self.ctx
-        return self.fetch(
+        return self._fetch(
             SQL(
                 """
                 WITH ev AS (%(events)s),
@@ -226,13 +103,14 @@ class FinancialFamily(Family):
             )
         )
 
-    def compute(self):
+    def _kpi_compute(self):
         ctx = self.ctx
         inv = self._investment()
         if not inv:
             return {
                 COMPANY: {
-                    code: na(_lt("no CRM investment set up")) for code in self.codes
+                    code: na(_lt("no CRM investment set up"))
+                    for code in self._kpi_codes()
                 }
             }
         res = {}
@@ -251,7 +129,7 @@ class FinancialFamily(Family):
         )
         rev_year = sum(float(r["rev_year"]) for r in rows)
         if inv.equity > 0:
-            res["revenue_to_equity"] = ratio(rev_year, inv.equity, factor=1.0)
+            res["revenue_to_equity"] = ratio(rev_year, inv.equity)
         else:
             res["revenue_to_equity"] = na(
                 _lt("no equity entered on the CRM investment")
@@ -259,7 +137,7 @@ class FinancialFamily(Family):
 
         # the KPIs of the cash flows since go-live
         flow_codes = tuple(
-            c for c in self.codes if c not in ("crm_tco", "revenue_to_equity")
+            c for c in self._kpi_codes() if c not in ("crm_tco", "revenue_to_equity")
         )
         reason = None
         if not go_live:
@@ -294,7 +172,7 @@ class FinancialFamily(Family):
         by_month = {r["month"]: r for r in rows}
         saving = (
             inv.hours_saved_per_user
-            * licensed_crm_users(self.env, self.company)
+            * len(licensed_crm_users(self.env, self.company))
             * inv.hourly_cost
         )
         benefits, costs = [], []
@@ -334,7 +212,13 @@ class FinancialFamily(Family):
             res["crm_payback_months"] = na(_lt("not paid back by the period end"))
         return {COMPANY: res}
 
-    def drill(self, code, scope, scope_id, part):
+    def _kpi_recount_rules(self):
+        # the investment's figures are computed from its entries (cash flows
+        # discounted, benefits estimated): none is a plain sum of the records
+        # listed but the revenue of the year behind revenue to equity
+        return {"revenue_to_equity": ("amount", None)}
+
+    def _kpi_drill(self, code, scope, scope_id, part):
         ctx = self.ctx
         if scope != "company":
             return None
@@ -348,6 +232,8 @@ class FinancialFamily(Family):
         if code == "crm_roi" and part == "denominator":
             return "crm.kpi.investment.entry", entries
         if code == "revenue_to_equity" and part == "numerator":
+            if not (inv and inv.equity > 0):
+                return None
             return events_domain(
                 ctx, ctx.date_end - relativedelta(years=1), ctx.date_end
             )
@@ -361,36 +247,3 @@ class FinancialFamily(Family):
         ):
             return events_domain(ctx, inv.go_live_month(), ctx.date_end)
         return None
-
-
-# groups whose members are licensed CRM users: sales or helpdesk access
-CRM_USER_GROUPS = (
-    "sales_team.group_sale_salesman",
-    "helpdesk_mgmt.group_helpdesk_user_own",
-)
-
-
-def licensed_crm_users(env, company):
-    """Active internal users of ``company`` with sales or helpdesk access."""
-    groups = [
-        gid
-        for xmlid in CRM_USER_GROUPS
-        if (
-            gid := env["ir.model.data"]._xmlid_to_res_id(
-                xmlid, raise_if_not_found=False
-            )
-        )
-    ]
-    if not groups:
-        return 0
-    return (
-        env["res.users"]
-        .sudo()
-        .search_count(
-            [
-                ("share", "=", False),
-                ("company_ids", "in", company.id),
-                ("all_group_ids", "in", groups),
-            ]
-        )
-    )

@@ -1,59 +1,49 @@
 """Sales family: pipeline, win rate, cycle, response and activity KPIs."""
 
+from odoo import models
 from odoo.tools import SQL
 
-from .base import COMPANY, Family, _lt, count, ratio, register
-from .events import SCOPE_COLUMNS
-from .messages import lead_message_summary, lead_messages_sql
+from ..kpi.base import COMPANY, _lt, count, ratio
+from ..kpi.events import SCOPE_COLUMNS, lead_company_condition
+from ..kpi.messages import (
+    internal_author,
+    lead_message_summary,
+    lead_messages_sql,
+    response_condition,
+)
 
-
-def internal_author(alias="m"):
-    return SQL(
-        "EXISTS (SELECT 1 FROM res_users u WHERE u.partner_id = %s.author_id"
-        " AND NOT u.share)",
-        SQL.identifier(alias),
-    )
-
-
-def response_condition(env, alias="m"):
-    """A message that is a response of the company: a message or email sent
-    by an internal user, or a completed activity (call, email, meeting...)."""
-    comment = env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
-    return SQL(
-        """(%(m)s.mail_activity_type_id IS NOT NULL
-            OR (%(m)s.message_type IN ('comment', 'email_outgoing')
-                AND %(m)s.subtype_id = %(comment)s AND %(internal)s))""",
-        m=SQL.identifier(alias),
-        comment=comment,
-        internal=internal_author(alias),
-    )
-
+NO_CALL = _lt("no sales call completed in the period")
 
 # the company, sales team and salesperson columns of a GROUPING SETS query
 SCOPES = SCOPE_COLUMNS
 
 
-@register
-class SalesFamily(Family):
-    area = "sales"
-    codes = (
-        "prospects",
-        "deals_won",
-        "deals_lost",
-        "win_rate",
-        "win_rate_value",
-        "lead_conversion_rate",
-        "average_deal_size",
-        "sales_cycle_days",
-        "deal_duration_days",
-        "sales_response_hours",
-        "unanswered_leads",
-        "sales_calls",
-        "outbound_emails",
-        "inquiries_email",
-        "inquiries_website",
-        "campaign_responses",
-    )
+class CrmKpiFamilySales(models.AbstractModel):
+    _name = "crm.kpi.family.sales"
+    _inherit = "crm.kpi.family"
+    _description = "CRM KPI family: sales"
+    _kpi_area = "sales"
+
+    def _kpi_codes(self):
+        return (
+            "prospects",
+            "deals_won",
+            "deals_lost",
+            "win_rate",
+            "win_rate_value",
+            "lead_conversion_rate",
+            "average_deal_size",
+            "sales_cycle_days",
+            "deal_duration_days",
+            "sales_response_hours",
+            "unanswered_leads",
+            "sales_calls",
+            "sales_calls_leaders_share",
+            "outbound_emails",
+            "inquiries_email",
+            "inquiries_website",
+            "campaign_responses",
+        )
 
     def _ref(self, xmlid):
         return self.env["ir.model.data"]._xmlid_to_res_id(
@@ -68,18 +58,20 @@ class SalesFamily(Family):
                    l.date_conversion, l.won_status, l.expected_revenue,
                    l.campaign_id, l.medium_id,
                    (l.create_date >= %(a)s AND l.create_date < %(b)s) AS created,
-                   (l.won_status = 'won' AND l.date_closed >= %(a)s
-                    AND l.date_closed < %(b)s) AS won,
-                   (l.won_status = 'lost' AND l.date_closed >= %(a)s
-                    AND l.date_closed < %(b)s) AS lost
+                   -- deals are opportunities: a lead (type 'lead') lost or
+                   -- archived before it was qualified is no lost deal
+                   (l.type = 'opportunity' AND l.won_status = 'won'
+                    AND l.date_closed >= %(a)s AND l.date_closed < %(b)s) AS won,
+                   (l.type = 'opportunity' AND l.won_status = 'lost'
+                    AND l.date_closed >= %(a)s AND l.date_closed < %(b)s) AS lost
               FROM crm_lead l
-             WHERE l.company_id = %(company)s
+             WHERE %(company)s
                AND ((l.create_date >= %(a)s AND l.create_date < %(b)s)
                     OR (l.date_closed >= %(a)s AND l.date_closed < %(b)s))
             """,
             a=ctx.start_utc,
             b=ctx.end_utc,
-            company=self.company.id,
+            company=lead_company_condition(self.company.id),
         )
 
     def _rows_sql(self):
@@ -110,13 +102,13 @@ class SalesFamily(Family):
               ) msg ON TRUE
             """,
             leads=self._leads_sql(),
-            response=response_condition(self.env),
+            response=response_condition(),
             internal=internal_author(),
             email_medium=self._ref("utm.utm_medium_email") or 0,
         )
 
-    def compute(self):
-        rows = self.fetch_heavy(
+    def _kpi_compute(self):
+        rows = self._fetch_heavy(
             SQL(
                 """
                 WITH rows AS (%(rows)s)
@@ -173,18 +165,17 @@ class SalesFamily(Family):
                     r["won"], r["prospects"], note=_lt("no lead created")
                 ),
                 "average_deal_size": ratio(
-                    r["won_value"], r["won"], factor=1.0, note=_lt("no deal won")
+                    r["won_value"], r["won"], note=_lt("no deal won")
                 ),
                 "sales_cycle_days": ratio(
-                    r["cycle_days"], r["won"], factor=1.0, note=_lt("no deal won")
+                    r["cycle_days"], r["won"], note=_lt("no deal won")
                 ),
                 "deal_duration_days": ratio(
-                    r["duration_days"], r["won"], factor=1.0, note=_lt("no deal won")
+                    r["duration_days"], r["won"], note=_lt("no deal won")
                 ),
                 "sales_response_hours": ratio(
                     r["response_hours"],
                     r["answered"],
-                    factor=1.0,
                     note=_lt("no lead of the period answered"),
                 ),
                 "unanswered_leads": count(r["unanswered"]),
@@ -192,13 +183,28 @@ class SalesFamily(Family):
                 "inquiries_website": count(r["by_website"]),
                 "campaign_responses": count(r["campaign_responses"]),
                 "sales_calls": count(0),
+                "sales_calls_leaders_share": ratio(0, 0, note=NO_CALL),
                 "outbound_emails": count(0),
             }
         for key, m in messages.items():
             res = results.setdefault(key, {})
             res["sales_calls"] = count(m["calls"])
+            res["sales_calls_leaders_share"] = ratio(
+                m["leader_calls"], m["calls"], note=NO_CALL
+            )
             res["outbound_emails"] = count(m["emails"])
         return results
+
+    def _team_leader_ids(self):
+        """The leaders of the company's sales teams (and of the teams shared
+        by all companies), archived teams included: a past period keeps its
+        leaders' calls."""
+        teams = (
+            self.env["crm.team"]
+            .with_context(active_test=False)
+            .search([("company_id", "in", [self.company.id, False])])
+        )
+        return set(teams.user_id.ids)
 
     def _messages_sql(self):
         return lead_messages_sql(self.ctx)
@@ -207,25 +213,32 @@ class SalesFamily(Family):
         """Calls and emails per scope, from the period's lead messages read
         once with the adoption family."""
         counts = {}
+        leaders = self._team_leader_ids()
         for r in lead_message_summary(self.ctx):
             keys = [COMPANY, ("user", r["user_id"])]
             if r["team_id"]:
                 keys.append(("team", r["team_id"]))
             for key in keys:
-                c = counts.setdefault(key, {"calls": 0, "emails": 0})
+                c = counts.setdefault(key, {"calls": 0, "leader_calls": 0, "emails": 0})
                 c["calls"] += r["calls"]
+                if r["user_id"] in leaders:
+                    c["leader_calls"] += r["calls"]
                 c["emails"] += r["emails"]
         return counts
 
     # -- drill-down ----------------------------------------------------------
-    def drill(self, code, scope, scope_id, part):
-        if code in ("sales_calls", "outbound_emails"):
-            column = "is_call" if code == "sales_calls" else "is_email"
-            rows = self.fetch(
+    def _kpi_drill(self, code, scope, scope_id, part):
+        if code in ("sales_calls", "outbound_emails", "sales_calls_leaders_share"):
+            column = SQL("is_email" if code == "outbound_emails" else "is_call")
+            if code == "sales_calls_leaders_share" and part == "numerator":
+                column = SQL(
+                    "is_call AND user_id = ANY(%s)", list(self._team_leader_ids())
+                )
+            rows = self._fetch(
                 SQL(
                     "WITH msgs AS (%s) SELECT id FROM msgs WHERE %s AND %s",
                     self._messages_sql(),
-                    SQL.identifier(column),
+                    column,
                     self._scope_sql(scope, scope_id),
                 )
             )
@@ -261,7 +274,7 @@ class SalesFamily(Family):
         condition = num if part == "numerator" else den
         if not condition:
             return None
-        rows = self.fetch(
+        rows = self._fetch(
             SQL(
                 "WITH rows AS (%s) SELECT id FROM rows WHERE %s AND %s",
                 self._rows_sql(),
@@ -272,6 +285,29 @@ class SalesFamily(Family):
         )
         domain = [("id", "in", [r["id"] for r in rows])]
         return "crm.lead", domain + ["|", ("active", "=", True), ("active", "=", False)]
+
+    def _kpi_recount_rules(self):
+        counted = ("count", None)
+        both = ("count", "count")
+        return {
+            "prospects": counted,
+            "deals_won": counted,
+            "deals_lost": counted,
+            "win_rate": both,
+            "win_rate_value": ("expected_revenue", "expected_revenue"),
+            "lead_conversion_rate": both,
+            "average_deal_size": ("expected_revenue", "count"),
+            "sales_cycle_days": (None, "count"),
+            "deal_duration_days": (None, "count"),
+            "sales_response_hours": (None, "count"),
+            "unanswered_leads": counted,
+            "sales_calls": counted,
+            "sales_calls_leaders_share": both,
+            "outbound_emails": counted,
+            "inquiries_email": counted,
+            "inquiries_website": counted,
+            "campaign_responses": counted,
+        }
 
     @staticmethod
     def _scope_sql(scope, scope_id):

@@ -7,15 +7,20 @@ outside the survey's scale are not counted: their number is given in the
 note of the KPI.
 """
 
+from odoo import models
 from odoo.tools import SQL
 
-from .base import Family, Result, _lt, ratio, register
+from ..kpi.base import Result, _lt, ratio
 
 
-@register
-class PerceptionFamily(Family):
-    area = "perception"
-    codes = ("nps", "ces", "ces_easy_rate", "csat", "survey_response_rate")
+class CrmKpiFamilyPerception(models.AbstractModel):
+    _name = "crm.kpi.family.perception"
+    _inherit = "crm.kpi.family"
+    _description = "CRM KPI family: customer perception"
+    _kpi_area = "perception"
+
+    def _kpi_codes(self):
+        return ("nps", "ces", "ces_easy_rate", "csat", "survey_response_rate")
 
     def _rows_sql(self):
         ctx = self.ctx
@@ -43,8 +48,8 @@ class PerceptionFamily(Family):
             company=self.company.id,
         )
 
-    def compute(self):
-        r = self.fetch(
+    def _kpi_compute(self):
+        r = self._fetch(
             SQL(
                 """
                 WITH rows AS (%s)
@@ -89,7 +94,6 @@ class PerceptionFamily(Family):
             ratio(
                 r["ces_sum"],
                 r["ces_n"],
-                factor=1.0,
                 note=_lt("no valid CES response completed in the period"),
             ),
             r["ces_invalid"],
@@ -135,6 +139,7 @@ class PerceptionFamily(Family):
                 result.numerator,
                 result.denominator,
                 f"{result.note}; {extra}" if result.note else extra,
+                result.ratio,
             )
         return result
 
@@ -161,14 +166,25 @@ class PerceptionFamily(Family):
         ),
     }
 
-    def drill(self, code, scope, scope_id, part):
+    def _kpi_recount_rules(self):
+        both = ("count", "count")
+        return {
+            # promoters minus detractors: not a count of the answers listed
+            "nps": (None, "count"),
+            "ces": ("kpi_score", "count"),
+            "ces_easy_rate": both,
+            "csat": both,
+            "survey_response_rate": both,
+        }
+
+    def _kpi_drill(self, code, scope, scope_id, part):
         if scope != "company":
             return None
         num, den = self._SETS.get(code, (None, None))
         condition = num if part == "numerator" else den
         if not condition:
             return None
-        rows = self.fetch(
+        rows = self._fetch(
             SQL(
                 "WITH rows AS (%s) SELECT id FROM rows WHERE %s",
                 self._rows_sql(),

@@ -3,18 +3,23 @@
 Cost-based KPIs (CAC, CAC payback, campaign ROI) live in the costs family.
 """
 
+from odoo import models
 from odoo.tools import SQL
 
-from .base import COMPANY, Family, _lt, count, na, ratio, register
-from .events import campaign_events_domain, campaign_summary, events_domain
+from ..kpi.base import COMPANY, _lt, count, na, ratio
+from ..kpi.events import campaign_events_domain, campaign_ids, campaign_summary
 
 
-@register
-class MarketingFamily(Family):
-    area = "marketing"
-    codes = ("campaigns", "campaign_orders", "web_visits", "web_visit_minutes")
+class CrmKpiFamilyMarketing(models.AbstractModel):
+    _name = "crm.kpi.family.marketing"
+    _inherit = "crm.kpi.family"
+    _description = "CRM KPI family: marketing"
+    _kpi_area = "marketing"
 
-    def compute(self):
+    def _kpi_codes(self):
+        return ("campaigns", "campaign_orders", "web_visits", "web_visit_minutes")
+
+    def _kpi_compute(self):
         results = {}
         # campaign figures read once with the cost family: a campaign is
         # counted where it was touched (an order, a lead or a cost entry)
@@ -46,7 +51,7 @@ class MarketingFamily(Family):
             note = _lt("website not installed")
             return {"web_visits": na(note), "web_visit_minutes": na(note)}
         ctx = self.ctx
-        row = self.fetch(
+        row = self._fetch(
             SQL(
                 """
                 WITH views AS (
@@ -83,37 +88,20 @@ class MarketingFamily(Family):
         return {
             "web_visits": count(row["visits"]),
             "web_visit_minutes": ratio(
-                row["minutes"], row["visits"], factor=1.0, note=_lt("no web visit")
+                row["minutes"], row["visits"], note=_lt("no web visit")
             ),
         }
 
-    def drill(self, code, scope, scope_id, part):
+    def _kpi_recount_rules(self):
+        return {
+            "campaigns": ("count", None),
+            "campaign_orders": ("count", None),
+        }
+
+    def _kpi_drill(self, code, scope, scope_id, part):
         ctx = self.ctx
         if code == "campaign_orders" and part == "numerator":
             return campaign_events_domain(ctx, "!=", False, scope, scope_id)
         if code == "campaigns" and part == "numerator":
-            return "utm.campaign", [
-                "|",
-                (
-                    "id",
-                    "in",
-                    self.env["crm.lead"]
-                    .with_context(active_test=False)
-                    ._search(
-                        [
-                            ("company_id", "=", self.company.id),
-                            ("create_date", ">=", ctx.start_utc),
-                            ("create_date", "<", ctx.end_utc),
-                        ]
-                    )
-                    .subselect("campaign_id"),
-                ),
-                (
-                    "id",
-                    "in",
-                    self.env["sale.order"]
-                    ._search(events_domain(ctx, ctx.date_start, ctx.date_end)[1])
-                    .subselect("campaign_id"),
-                ),
-            ]
+            return "utm.campaign", [("id", "in", campaign_ids(ctx, scope, scope_id))]
         return None

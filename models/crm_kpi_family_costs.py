@@ -21,10 +21,11 @@ The per-campaign breakdown is left in ``ctx.extra`` for the campaign ranking
 (``crm.kpi.campaign.report``).
 """
 
+from odoo import models
 from odoo.tools import SQL
 
-from .base import COMPANY, Family, Result, _lt, na, ratio, register
-from .events import (
+from ..kpi.base import COMPANY, Result, _lt, na, ratio
+from ..kpi.events import (
     campaign_events_domain,
     campaign_summary,
     events_domain,
@@ -45,10 +46,14 @@ def breakdown_key(ctx):
     return ("campaign_breakdown", ctx.company.id, ctx.granularity, ctx.date_start)
 
 
-@register
-class CostsFamily(Family):
-    area = "marketing"
-    codes = ("cac", "cac_payback_months", "campaign_roi")
+class CrmKpiFamilyCosts(models.AbstractModel):
+    _name = "crm.kpi.family.costs"
+    _inherit = "crm.kpi.family"
+    _description = "CRM KPI family: costs"
+    _kpi_area = "marketing"
+
+    def _kpi_codes(self):
+        return ("cac", "cac_payback_months", "campaign_roi")
 
     def _cost_table(self):
         return "crm.kpi.cost" in self.env
@@ -78,7 +83,7 @@ class CostsFamily(Family):
             )
         return rows
 
-    def compute(self):
+    def _kpi_compute(self):
         ctx = self.ctx
         totals = {}
         campaigns = {}  # scope key -> [rows of campaigns with costs]
@@ -111,9 +116,7 @@ class CostsFamily(Family):
                 res["cac"] = na(_lt("no costs recorded in the period"))
                 res["cac_payback_months"] = res["cac"]
             else:
-                res["cac"] = ratio(
-                    cost, n, factor=1.0, note=_lt("no new customers in the period")
-                )
+                res["cac"] = ratio(cost, n, note=_lt("no new customers in the period"))
                 gp_new = float(new["new_margin"]) if new else 0.0
                 if not n:
                     res["cac_payback_months"] = res["cac"]
@@ -130,7 +133,7 @@ class CostsFamily(Family):
                         "never paid back",
                     )
                 else:
-                    res["cac_payback_months"] = ratio(cost, gp_new / months, factor=1.0)
+                    res["cac_payback_months"] = ratio(cost, gp_new / months)
             rows = campaigns.get(key, [])
             if rows:
                 revenue = sum(float(c["revenue"]) for c in rows)
@@ -161,7 +164,7 @@ class CostsFamily(Family):
         team = SQL("TRUE")
         if scope == "team":
             team = SQL("ev.team_id = %s", scope_id)
-        rows = self.fetch(
+        rows = self._fetch(
             SQL(
                 """
                 WITH ev AS (%(events)s),
@@ -199,7 +202,14 @@ class CostsFamily(Family):
         )
         return [campaign.id for (campaign,) in groups]
 
-    def drill(self, code, scope, scope_id, part):
+    def _kpi_recount_rules(self):
+        return {
+            "cac": ("amount_company", "count"),
+            "cac_payback_months": ("amount_company", None),
+            "campaign_roi": (None, "amount_company"),
+        }
+
+    def _kpi_drill(self, code, scope, scope_id, part):
         ctx = self.ctx
         if scope not in ("company", "team"):
             return None

@@ -7,10 +7,11 @@ and R follow, with the identity E = S - L + N + R holding by construction.
 
 from collections import defaultdict
 
+from odoo import models
 from odoo.tools import SQL
 
-from .base import COMPANY, Family, Result, _lt, count, na, ratio, register
-from .events import (
+from ..kpi.base import COMPANY, Result, _lt, count, na, ratio
+from ..kpi.events import (
     SCOPE_COLUMNS,
     events_domain,
     events_sql,
@@ -19,26 +20,30 @@ from .events import (
 )
 
 
-@register
-class CustomersFamily(Family):
-    area = "customers"
-    codes = (
-        "new_customers",
-        "net_new_customers",
-        "churn_rate",
-        "net_customer_loss_rate",
-        "retention_rate",
-        "customer_base_growth_rate",
-        "renewal_rate",
-        "customer_conversion_rate",
-        "expansion_revenue_ratio",
-        "average_customer_value",
-        "revenue_per_purchase",
-        "repeat_purchase_rate",
-        "product_penetration",
-        "clv",
-        "new_revenue",
-    )
+class CrmKpiFamilyCustomers(models.AbstractModel):
+    _name = "crm.kpi.family.customers"
+    _inherit = "crm.kpi.family"
+    _description = "CRM KPI family: customers"
+    _kpi_area = "customers"
+
+    def _kpi_codes(self):
+        return (
+            "new_customers",
+            "net_new_customers",
+            "churn_rate",
+            "net_customer_loss_rate",
+            "retention_rate",
+            "customer_base_growth_rate",
+            "renewal_rate",
+            "customer_conversion_rate",
+            "expansion_revenue_ratio",
+            "average_customer_value",
+            "revenue_per_purchase",
+            "repeat_purchase_rate",
+            "product_penetration",
+            "clv",
+            "new_revenue",
+        )
 
     # -- the classification of customers ---------------------------------
     def _flags_sql(self, start, end, scope=None, scope_id=None):
@@ -152,7 +157,7 @@ class CustomersFamily(Family):
             key=SQL.identifier(key),
             product_line=product_line,
         )
-        rows = self.fetch_heavy(
+        rows = self._fetch_heavy(
             SQL(
                 """
                 WITH ev AS (%(events)s), lines AS (%(lines)s)
@@ -173,7 +178,7 @@ class CustomersFamily(Family):
         return {(r["scope"], r["scope_id"]): r for r in rows}
 
     # -- KPIs --------------------------------------------------------------
-    def compute(self):
+    def _kpi_compute(self):
         ctx = self.ctx
         current, trailing = self._aggregates()
         if ctx.granularity == "year":
@@ -208,7 +213,6 @@ class CustomersFamily(Family):
                 "expansion_revenue_ratio": ratio(
                     a["rev_old"],
                     a["rev_old_prev"],
-                    factor=1.0,
                     note=_lt(
                         "no revenue from existing customers in the previous period"
                     ),
@@ -216,11 +220,10 @@ class CustomersFamily(Family):
                 "average_customer_value": ratio(
                     a["revenue"],
                     a["buyers"],
-                    factor=1.0,
                     note=_lt("no buying customer"),
                 ),
                 "revenue_per_purchase": ratio(
-                    a["revenue"], a["events"], factor=1.0, note=_lt("no revenue event")
+                    a["revenue"], a["events"], note=_lt("no revenue event")
                 ),
                 "repeat_purchase_rate": ratio(
                     a["repeaters"], a["buyers"], note=_lt("no buying customer")
@@ -231,7 +234,6 @@ class CustomersFamily(Family):
             res["product_penetration"] = ratio(
                 pen and pen["pairs"],
                 pen and pen["buyers"],
-                factor=1.0,
                 note=_lt("no product sold"),
             )
             res["clv"] = self._clv(trailing.get(key), margins_known)
@@ -270,7 +272,26 @@ class CustomersFamily(Family):
         "expansion_revenue_ratio": ("NOT is_new AND buyer", None),
     }
 
-    def drill(self, code, scope, scope_id, part):
+    def _kpi_recount_rules(self):
+        both = ("count", "count")
+        return {
+            "new_customers": ("count", None),
+            # its numerator counts the new customers, its denominator the
+            # lost ones (the value is their difference)
+            "net_new_customers": both,
+            "churn_rate": both,
+            "net_customer_loss_rate": (None, "count"),
+            "retention_rate": both,
+            "customer_base_growth_rate": both,
+            "renewal_rate": both,
+            "customer_conversion_rate": both,
+            "average_customer_value": ("amount", "count"),
+            "revenue_per_purchase": ("amount", "count"),
+            "repeat_purchase_rate": both,
+            "product_penetration": (None, "count"),
+        }
+
+    def _kpi_drill(self, code, scope, scope_id, part):
         ctx = self.ctx
         if code == "customer_base_growth_rate" and part == "denominator":
             if self.company.kpi_customer_base_method == "active":
@@ -283,7 +304,7 @@ class CustomersFamily(Family):
         if condition is None:
             # amounts: the revenue events of the period behind them
             return events_domain(ctx, ctx.date_start, ctx.date_end, scope, scope_id)
-        rows = self.fetch(
+        rows = self._fetch(
             SQL(
                 "WITH flags AS (%s) SELECT partner_id FROM flags WHERE %s",
                 self._flags_sql(ctx.date_start, ctx.date_end, scope, scope_id),

@@ -9,14 +9,11 @@ of the period come from the stage history (tracking values), so a ticket
 reopened twice is counted twice.
 """
 
-from bisect import bisect_right
-from datetime import timedelta
-
-import pytz
-
+from odoo import models
 from odoo.tools import SQL
 
-from .base import Family, _lt, count, na, ratio, register
+from ..kpi.base import Result, count, na, ratio
+from ..kpi.translate import _lt
 
 TICKET_SCOPES = SQL(
     """CASE GROUPING(team_id, user_id) WHEN 3 THEN 'company'
@@ -26,107 +23,32 @@ TICKET_SCOPES = SQL(
 )
 
 
-# ---------------------------------------------------------------------------
-# What is a reply to the customer
-# ---------------------------------------------------------------------------
-def reply_condition(alias="m"):
-    """SQL condition: the message ``alias`` is a reply that a person of the
-    company sent to the customer.  Internal notes (internal subtype or
-    'employee only' flag), automatic mails of stage templates and automated
-    rules (``auto_comment``), assignment notifications
-    (``user_notification``), tracking notifications and messages of the
-    customer are not replies."""
-    m = SQL.identifier(alias)
-    return SQL(
-        """(%(m)s.message_type IN ('comment', 'email_outgoing')
-            AND NOT COALESCE(%(m)s.is_internal, FALSE)
-            AND EXISTS (SELECT 1 FROM mail_message_subtype st
-                         WHERE st.id = %(m)s.subtype_id
-                           AND NOT COALESCE(st.internal, FALSE))
-            AND EXISTS (SELECT 1 FROM res_users u
-                         WHERE u.partner_id = %(m)s.author_id
-                           AND u.active AND NOT u.share))""",
-        m=m,
-    )
-
-
-def is_reply(message, internal_partner_ids):
-    """Python twin of :func:`reply_condition` for freshly created messages.
-    ``internal_partner_ids``: partners of active internal users."""
-    return (
-        message.message_type in ("comment", "email_outgoing")
-        and not message.is_internal
-        and message.subtype_id
-        and not message.subtype_id.internal
-        and message.author_id.id in internal_partner_ids
-    )
-
-
-# ---------------------------------------------------------------------------
-# Working hours
-# ---------------------------------------------------------------------------
-def working_hours_batch(calendar, pairs):
-    """Working hours of ``calendar`` (its attendances, in its timezone,
-    leaves ignored) between each ``(start, end)`` pair of naive UTC
-    datetimes.  The calendar's intervals are read once for the whole span and
-    every pair is answered by bisection, so a batch of tickets costs one
-    calendar computation."""
-    result = [0.0] * len(pairs)
-    valid = [(i, s, e) for i, (s, e) in enumerate(pairs) if s and e and e > s]
-    if not valid or not calendar:
-        return result
-    lo = min(s for _i, s, _e in valid)
-    hi = max(e for _i, _s, e in valid)
-    intervals = calendar._attendance_intervals_batch(
-        pytz.utc.localize(lo - timedelta(days=1)),
-        pytz.utc.localize(hi + timedelta(days=1)),
-    )[False]
-    spans = sorted(
-        (
-            begin.astimezone(pytz.utc).replace(tzinfo=None),
-            stop.astimezone(pytz.utc).replace(tzinfo=None),
-        )
-        for begin, stop, _meta in intervals
-    )
-    starts = [b for b, _e in spans]
-    cumulative = [0.0]
-    for begin, stop in spans:
-        cumulative.append(cumulative[-1] + (stop - begin).total_seconds())
-
-    def upto(moment):
-        index = bisect_right(starts, moment)
-        if not index:
-            return 0.0
-        begin, stop = spans[index - 1]
-        return cumulative[index - 1] + (min(stop, moment) - begin).total_seconds()
-
-    for i, start, end in valid:
-        result[i] = (upto(end) - upto(start)) / 3600.0
-    return result
-
-
 def timesheets_on_tickets(env):
     """True when timesheet lines carry a ticket (helpdesk_mgmt_timesheet)."""
     model = env.registry.get("account.analytic.line")
     return bool(model is not None and "ticket_id" in model._fields)
 
 
-@register
-class ServiceFamily(Family):
-    area = "service"
-    codes = (
-        "tickets_opened",
-        "tickets_closed",
-        "ticket_backlog",
-        "ticket_first_response_hours",
-        "ticket_first_response_working_hours",
-        "ticket_resolution_hours",
-        "ticket_resolution_working_hours",
-        "fcr_rate",
-        "contacts_per_ticket",
-        "handle_time_hours",
-        "reopen_rate",
-    )
+class CrmKpiFamilyService(models.AbstractModel):
+    _name = "crm.kpi.family.service"
+    _inherit = "crm.kpi.family"
+    _description = "CRM KPI family: customer service"
+    _kpi_area = "service"
+
+    def _kpi_codes(self):
+        return (
+            "tickets_opened",
+            "tickets_closed",
+            "ticket_backlog",
+            "ticket_first_response_hours",
+            "ticket_first_response_working_hours",
+            "ticket_resolution_hours",
+            "ticket_resolution_working_hours",
+            "fcr_rate",
+            "contacts_per_ticket",
+            "handle_time_hours",
+            "reopen_rate",
+        )
 
     def _stage_field_id(self):
         field = self.env["ir.model.fields"]._get("helpdesk.ticket", "stage_id")
@@ -154,20 +76,33 @@ class ServiceFamily(Family):
     def _rows_sql(self):
         """One row per ticket of the company that matters for the period,
         with its flags, the completed activities before its close, its
-        handle time and its reopen events in the period."""
+        handle time and its reopen events in the period.
+
+        Closes, reopens and the open state at the period end come from the
+        ticket's stage history (the tracked changes of its stage), so a past
+        period recomputed later gives the same answer; the ticket's own
+        last close and last reopen stand in for a history Odoo did not keep
+        (a ticket created closed, tracking disabled).  A ticket never
+        reopened was open from its creation to its only close; the history
+        is read only for the tickets reopened at least once."""
         ctx = self.ctx
         return SQL(
             """
-            WITH reopens AS (
-                SELECT m.res_id, COUNT(*) AS n
-                  FROM mail_tracking_value tv
-                  JOIN mail_message m ON m.id = tv.mail_message_id
-                  JOIN helpdesk_ticket_stage so ON so.id = tv.old_value_integer
-                  JOIN helpdesk_ticket_stage sn ON sn.id = tv.new_value_integer
+            WITH moves AS MATERIALIZED (
+                -- the stage changes of the period that close or reopen
+                SELECT m.res_id,
+                       BOOL_OR(NOT COALESCE(so.closed, FALSE)
+                               AND COALESCE(sn.closed, FALSE)) AS closed,
+                       COUNT(*) FILTER (WHERE COALESCE(so.closed, FALSE)
+                                        AND NOT COALESCE(sn.closed, FALSE)) AS n
+                  FROM mail_message m
+                  JOIN mail_tracking_value tv ON tv.mail_message_id = m.id
+                  LEFT JOIN helpdesk_ticket_stage so ON so.id = tv.old_value_integer
+                  LEFT JOIN helpdesk_ticket_stage sn ON sn.id = tv.new_value_integer
                  WHERE tv.field_id = %(stage_field)s
                    AND m.model = 'helpdesk.ticket'
                    AND m.date >= %(a)s AND m.date < %(b)s
-                   AND so.closed AND NOT COALESCE(sn.closed, FALSE)
+                   AND COALESCE(so.closed, FALSE) <> COALESCE(sn.closed, FALSE)
                  GROUP BY m.res_id
             ),
             tk AS (
@@ -180,19 +115,45 @@ class ServiceFamily(Family):
                        COALESCE(t.kpi_fcr, FALSE) AS fcr,
                        t.kpi_last_close_date AS close_date,
                        (t.create_date >= %(a)s AND t.create_date < %(b)s) AS opened,
-                       COALESCE(t.kpi_last_close_date >= %(a)s
-                                AND t.kpi_last_close_date < %(b)s, FALSE) AS closed_in,
+                       (COALESCE(t.kpi_last_close_date >= %(a)s
+                                 AND t.kpi_last_close_date < %(b)s, FALSE)
+                        OR COALESCE(mv.closed, FALSE)) AS closed_in,
                        COALESCE(t.kpi_first_response_date >= %(a)s
                                 AND t.kpi_first_response_date < %(b)s, FALSE)
                            AS answered_in,
-                       NOT COALESCE(t.kpi_last_close_date < %(b)s
-                                    AND (COALESCE(st.closed, FALSE)
-                                         OR t.kpi_last_reopen_date >= %(b)s), FALSE)
-                           AS open_at_end,
-                       COALESCE(r.n, 0) AS reopens
+                       CASE WHEN COALESCE(t.kpi_reopen_count, 0) = 0
+                            THEN NOT COALESCE(t.kpi_last_close_date < %(b)s, FALSE)
+                            ELSE NOT COALESCE((
+                                -- the last close or reopen before the period
+                                -- end, from the history and the ticket's own
+                                SELECT ev.is_close FROM (
+                                    SELECT m.date,
+                                           COALESCE(sn.closed, FALSE) AS is_close
+                                      FROM mail_message m
+                                      JOIN mail_tracking_value tv
+                                        ON tv.mail_message_id = m.id
+                                      LEFT JOIN helpdesk_ticket_stage so
+                                        ON so.id = tv.old_value_integer
+                                      LEFT JOIN helpdesk_ticket_stage sn
+                                        ON sn.id = tv.new_value_integer
+                                     WHERE m.model = 'helpdesk.ticket'
+                                       AND m.res_id = t.id AND m.date < %(b)s
+                                       AND tv.field_id = %(stage_field)s
+                                       AND COALESCE(so.closed, FALSE)
+                                           <> COALESCE(sn.closed, FALSE)
+                                    UNION ALL
+                                    SELECT t.kpi_last_close_date, TRUE
+                                     WHERE t.kpi_last_close_date < %(b)s
+                                    UNION ALL
+                                    SELECT t.kpi_last_reopen_date, FALSE
+                                     WHERE t.kpi_last_reopen_date < %(b)s
+                                ) ev ORDER BY ev.date DESC, ev.is_close LIMIT 1
+                            ), FALSE)
+                       END AS open_at_end,
+                       COALESCE(mv.n, 0) AS reopens
                   FROM helpdesk_ticket t
                   LEFT JOIN helpdesk_ticket_stage st ON st.id = t.stage_id
-                  LEFT JOIN reopens r ON r.res_id = t.id
+                  LEFT JOIN moves mv ON mv.res_id = t.id
                  WHERE t.company_id = %(company)s
                    AND t.create_date < %(b)s
                    AND (t.kpi_last_close_date IS NULL
@@ -200,7 +161,7 @@ class ServiceFamily(Family):
                         OR NOT COALESCE(st.closed, FALSE)
                         OR t.kpi_last_reopen_date >= %(a)s
                         OR t.kpi_first_response_date >= %(a)s
-                        OR r.n IS NOT NULL)
+                        OR mv.res_id IS NOT NULL)
             ),
             handle AS (%(handle)s)
             SELECT tk.*,
@@ -224,8 +185,8 @@ class ServiceFamily(Family):
             handle=self._handle_sql(),
         )
 
-    def compute(self):
-        rows = self.fetch_heavy(
+    def _kpi_compute(self):
+        rows = self._fetch_heavy(
             SQL(
                 """
                 WITH rows AS (%(rows)s)
@@ -248,7 +209,7 @@ class ServiceFamily(Family):
                        COUNT(handle_hours) FILTER (WHERE closed_in) AS handled,
                        COALESCE(SUM(handle_hours) FILTER (WHERE closed_in), 0)
                            AS handle_hours,
-                       COALESCE(SUM(reopens), 0) AS reopens
+                       COUNT(*) FILTER (WHERE reopens > 0) AS reopens
                   FROM rows
                  GROUP BY GROUPING SETS ((), (team_id), (user_id))
                 """,
@@ -266,16 +227,20 @@ class ServiceFamily(Family):
             if not closed:
                 handle = na(_lt("no ticket closed in the period"))
             elif not r["handled"]:
-                handle = na(
+                # n/a, still over the tickets closed (its denominator list)
+                handle = Result(
+                    None,
+                    0.0,
+                    float(closed),
                     _lt("no timesheet hours on the tickets closed in the period")
                     if timesheets
                     else _lt(
                         "timesheets on tickets not installed and no call "
                         "durations logged on the tickets closed in the period"
-                    )
+                    ),
                 )
             else:
-                handle = ratio(r["handle_hours"], closed, factor=1.0)
+                handle = ratio(r["handle_hours"], closed)
             results[key] = {
                 "tickets_opened": count(r["opened"]),
                 "tickets_closed": count(closed),
@@ -283,25 +248,21 @@ class ServiceFamily(Family):
                 "ticket_first_response_hours": ratio(
                     r["fr_hours"],
                     r["answered"],
-                    factor=1.0,
                     note=_lt("no ticket first answered in the period"),
                 ),
                 "ticket_first_response_working_hours": ratio(
                     r["fr_whours"],
                     r["answered"],
-                    factor=1.0,
                     note=_lt("no ticket first answered in the period"),
                 ),
                 "ticket_resolution_hours": ratio(
                     r["res_hours"],
                     closed,
-                    factor=1.0,
                     note=_lt("no ticket closed in the period"),
                 ),
                 "ticket_resolution_working_hours": ratio(
                     r["res_whours"],
                     closed,
-                    factor=1.0,
                     note=_lt("no ticket closed in the period"),
                 ),
                 "fcr_rate": ratio(
@@ -310,7 +271,6 @@ class ServiceFamily(Family):
                 "contacts_per_ticket": ratio(
                     r["contacts"],
                     closed,
-                    factor=1.0,
                     note=_lt("no ticket closed in the period"),
                 ),
                 "handle_time_hours": handle,
@@ -335,7 +295,24 @@ class ServiceFamily(Family):
         "reopen_rate": ("reopens > 0", "closed_in"),
     }
 
-    def drill(self, code, scope, scope_id, part):
+    def _kpi_recount_rules(self):
+        counted = ("count", None)
+        on_closed = (None, "count")
+        return {
+            "tickets_opened": counted,
+            "tickets_closed": counted,
+            "ticket_backlog": counted,
+            "ticket_first_response_hours": on_closed,
+            "ticket_first_response_working_hours": on_closed,
+            "ticket_resolution_hours": on_closed,
+            "ticket_resolution_working_hours": on_closed,
+            "fcr_rate": ("count", "count"),
+            "contacts_per_ticket": on_closed,
+            "handle_time_hours": on_closed,
+            "reopen_rate": ("count", "count"),
+        }
+
+    def _kpi_drill(self, code, scope, scope_id, part):
         num, den = self._SETS.get(code, (None, None))
         condition = num if part == "numerator" else den
         if not condition:
@@ -346,7 +323,7 @@ class ServiceFamily(Family):
             where = SQL("user_id = %s", scope_id)
         else:
             where = SQL("TRUE")
-        rows = self.fetch(
+        rows = self._fetch(
             SQL(
                 "WITH rows AS (%s) SELECT id FROM rows WHERE %s AND %s",
                 self._rows_sql(),

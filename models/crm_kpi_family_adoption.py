@@ -12,44 +12,29 @@ on it, the user's last change of it.  Creation notifications and automatic
 mails are not actions.
 """
 
+from odoo import models
 from odoo.tools import SQL
 
-from .base import Family, _lt, count, ratio, register
-from .messages import action_condition, creation_subtype_ids, lead_message_summary
+from ..kpi.base import _lt, count, ratio
+from ..kpi.events import lead_company_condition
+from ..kpi.messages import action_condition, creation_subtype_ids, lead_message_summary
+from ..kpi.users import licensed_crm_users
 
-LICENSE_GROUPS = ("sales_team.group_sale_salesman", "helpdesk_mgmt.group_helpdesk_user")
 # record tables holding CRM work, with their model name
 RECORDS = (("crm_lead", "crm.lead"), ("helpdesk_ticket", "helpdesk.ticket"))
 
 
-@register
-class AdoptionFamily(Family):
-    area = "adoption"
-    codes = ("crm_users", "crm_active_users", "adoption_rate", "actions_per_user")
+class CrmKpiFamilyAdoption(models.AbstractModel):
+    _name = "crm.kpi.family.adoption"
+    _inherit = "crm.kpi.family"
+    _description = "CRM KPI family: crm adoption"
+    _kpi_area = "adoption"
+
+    def _kpi_codes(self):
+        return ("crm_users", "crm_active_users", "adoption_rate", "actions_per_user")
 
     def _licensed(self):
-        groups = [
-            gid
-            for gid in (
-                self.env["ir.model.data"]._xmlid_to_res_id(x, raise_if_not_found=False)
-                for x in LICENSE_GROUPS
-            )
-            if gid
-        ]
-        return (
-            self.env["res.users"]
-            .with_context(active_test=True)
-            .search(
-                [
-                    ("share", "=", False),
-                    ("company_ids", "in", self.company.id),
-                    ("all_group_ids", "in", groups),
-                ],
-                # by id: the default order (by partner name) joined the users
-                # to every partner, 0.15 s on 300,000 partners
-                order="id",
-            )
-        )
+        return licensed_crm_users(self.env, self.company)
 
     def _actions_sql(self, user_ids, lead_messages=True):
         """``SELECT uid, n`` of the actions of ``user_ids`` in the period;
@@ -63,7 +48,11 @@ class AdoptionFamily(Family):
             params = {
                 "table": SQL.identifier(table),
                 "model": model,
-                "company": self.company.id,
+                # leads without a company count for their team's or
+                # salesperson's company
+                "owner": lead_company_condition(self.company.id, "r")
+                if table == "crm_lead"
+                else SQL("r.company_id = %s", self.company.id),
                 "a": ctx.start_utc,
                 "b": ctx.end_utc,
                 "users": user_ids,
@@ -74,7 +63,7 @@ class AdoptionFamily(Family):
                 SQL(
                     """SELECT r.create_uid AS uid, 1 AS n
                          FROM %(table)s r
-                        WHERE r.company_id = %(company)s
+                        WHERE %(owner)s
                           AND r.create_date >= %(a)s AND r.create_date < %(b)s
                           AND r.create_uid = ANY(%(users)s)""",
                     **params,
@@ -95,7 +84,7 @@ class AdoptionFamily(Family):
                                    OFFSET 0) m
                              JOIN res_users u ON u.partner_id = m.author_id
                              JOIN %(table)s r ON r.id = m.res_id
-                            WHERE r.company_id = %(company)s
+                            WHERE %(owner)s
                               AND u.id = ANY(%(users)s)""",
                         **params,
                     )
@@ -105,7 +94,7 @@ class AdoptionFamily(Family):
                     """SELECT r.write_uid AS uid, 1 AS n
                          FROM %(table)s r
                          JOIN res_users u ON u.id = r.write_uid
-                        WHERE r.company_id = %(company)s
+                        WHERE %(owner)s
                           AND r.write_date >= %(a)s AND r.write_date < %(b)s
                           AND r.write_date > r.create_date + INTERVAL '1 second'
                           AND r.write_uid = ANY(%(users)s)
@@ -121,11 +110,11 @@ class AdoptionFamily(Family):
             )
         return SQL(" UNION ALL ").join(parts)
 
-    def compute(self):
+    def _kpi_compute(self):
         licensed = self._licensed()
         actions = {}
         if licensed:
-            rows = self.fetch_heavy(
+            rows = self._fetch_heavy(
                 SQL(
                     "WITH acts AS (%s) SELECT uid, SUM(n) AS n FROM acts GROUP BY uid",
                     self._actions_sql(licensed.ids, lead_messages=False),
@@ -150,7 +139,7 @@ class AdoptionFamily(Family):
             "crm_active_users": count(active),
             "adoption_rate": ratio(active, len(licensed), note=_lt("no CRM user")),
             "actions_per_user": ratio(
-                total, active, factor=1.0, note=_lt("no active CRM user in the period")
+                total, active, note=_lt("no active CRM user in the period")
             ),
         }
         # per user: only the users active in the period have a user scope
@@ -161,11 +150,19 @@ class AdoptionFamily(Family):
                 "crm_users": count(1),
                 "crm_active_users": count(1),
                 "adoption_rate": ratio(1, 1),
-                "actions_per_user": ratio(n, 1, factor=1.0),
+                "actions_per_user": ratio(n, 1),
             }
         return results
 
-    def drill(self, code, scope, scope_id, part):
+    def _kpi_recount_rules(self):
+        return {
+            "crm_users": ("count", None),
+            "crm_active_users": ("count", None),
+            "adoption_rate": ("count", "count"),
+            "actions_per_user": (None, "count"),
+        }
+
+    def _kpi_drill(self, code, scope, scope_id, part):
         licensed = self._licensed()
         if scope == "user":
             licensed = licensed.filtered(lambda u: u.id == scope_id)
@@ -176,7 +173,7 @@ class AdoptionFamily(Family):
         ):
             if not licensed:
                 return "res.users", [("id", "in", [])]
-            rows = self.fetch(
+            rows = self._fetch(
                 SQL(
                     "WITH acts AS (%s) SELECT DISTINCT uid FROM acts",
                     self._actions_sql(licensed.ids),
