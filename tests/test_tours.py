@@ -114,6 +114,45 @@ class TestKpiTours(HttpCase):
             login="kpi_tour_salesman",
         )
 
+    def test_drill_down_tour(self):
+        """A ticket opened after the month was computed: the drill-down list
+        of the tickets opened says so, and its button computes the month
+        again."""
+        self._ensure_browser()
+        company = self.env.ref("base.main_company")
+        month = fields.Date.today().replace(day=1)
+        value = self.env["crm.kpi.value"].search(
+            [
+                ("company_id", "=", company.id),
+                ("scope", "=", "company"),
+                ("granularity", "=", "month"),
+                ("date_start", "=", month),
+                ("kpi_code", "=", "tickets_opened"),
+            ]
+        )
+        self.assertEqual(len(value), 1)
+        self.env["helpdesk.ticket"].with_company(company).create(
+            {
+                "name": "KPI ticket after the computation",
+                "description": "<p>Opened after the month was computed</p>",
+                "company_id": company.id,
+            }
+        )
+        url = f"/odoo/crm.kpi.value/{value.id}"
+        self._capture(
+            url,
+            ".o_crm_kpi_drill_banner",
+            "drill_down_changed.png",
+            before="(await waitFor(\"button[name='action_open_numerator']\")).click();",
+        )
+        self.start_tour(url, "crm_success_kpi_drill_tour", login="admin")
+        self.assertEqual(
+            value.numerator,
+            self.env["helpdesk.ticket"].search_count(
+                value.action_open_numerator()["domain"]
+            ),
+        )
+
     def _capture(self, url, ready_selector, name, before=""):
         """Open ``url``, wait for ``ready_selector`` (after running the JS
         ``before``), and save a PNG screenshot as ``name``."""

@@ -1,7 +1,13 @@
 import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
+import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 import { formatFloat } from "@web/views/fields/formatters";
 import { ListController } from "@web/views/list/list_controller";
+
+/** Whole numbers (counts) without decimals, amounts with two. */
+function formatNumber(value) {
+    return formatFloat(value, { digits: [false, Number.isInteger(value) ? 0 : 2] });
+}
 
 /**
  * The drill-down list of a stored KPI value whose records changed since it
@@ -16,12 +22,17 @@ patch(ListController.prototype, {
             return null;
         }
         return {
-            ...drill,
-            storedText: formatFloat(drill.stored, { digits: [false, 2] }),
-            nowText: formatFloat(drill.now, { digits: [false, 2] }),
-            computedText: drill.computed_at
-                ? formatDateTime(deserializeDateTime(drill.computed_at))
-                : "",
+            message: _t(
+                "The records changed after this value was computed: its %(part)s was %(stored)s when computed on %(date)s, the records below give %(now)s now.",
+                {
+                    part: drill.part,
+                    stored: formatNumber(drill.stored),
+                    now: formatNumber(drill.now),
+                    date: drill.computed_at
+                        ? formatDateTime(deserializeDateTime(drill.computed_at))
+                        : "",
+                }
+            ),
         };
     },
 

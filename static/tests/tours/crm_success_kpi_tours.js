@@ -281,3 +281,39 @@ registry.category("web_tour.tours").add("crm_success_kpi_rtl_tour", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("crm_success_kpi_drill_tour", {
+    steps: () => [
+        {
+            content: "open the records behind the stored value",
+            trigger: ".o_form_view button[name='action_open_numerator']",
+            run: "click",
+        },
+        {
+            content: "the list says its records changed since the computation",
+            trigger: ".o_list_view .o_crm_kpi_drill_banner .o_crm_kpi_drill_message:contains('the records below give')",
+        },
+        {
+            content: "the list holds the records counted now",
+            trigger: ".o_list_view .o_data_row",
+        },
+        {
+            content: "compute the period again",
+            trigger: ".o_crm_kpi_drill_banner .o_crm_kpi_drill_recompute",
+            run: "click",
+        },
+        {
+            content: "back on the value, computed again",
+            trigger: ".o_form_view .o_field_widget[name='kpi_id']",
+        },
+        {
+            content: "its records agree with it now: no warning",
+            trigger: ".o_form_view button[name='action_open_numerator']",
+            run: "click",
+        },
+        {
+            content: "the list shows no warning",
+            trigger: ".o_list_view:not(:has(.o_crm_kpi_drill_banner)) .o_data_row",
+        },
+    ],
+});
