@@ -10,7 +10,7 @@ from odoo.exceptions import UserError
 from odoo.tools.misc import formatLang
 
 from ..kpi import period as P
-from ..kpi.svg_chart import trend_svg
+from .svg_chart import number_format, trend_svg
 
 TREND_PERIODS = 12
 # comparison period: how many periods back is "the same period last year"
@@ -245,6 +245,7 @@ class CrmKpiSuccessReport(models.AbstractModel):
         by_key = {(v.kpi_id.id, v.date_start): v for v in values}
         labels = [self._period_label(snap.granularity, s, calendar) for s in starts]
         charts = []
+        fmt = number_format(self.env)
         for kpi in kpis:
             points = []
             target = None
@@ -258,7 +259,9 @@ class CrmKpiSuccessReport(models.AbstractModel):
             charts.append(
                 {
                     "name": kpi.name,
-                    "svg": trend_svg(points, rtl=rtl, target=target, title=kpi.name),
+                    "svg": trend_svg(
+                        points, fmt, rtl=rtl, target=target, title=kpi.name
+                    ),
                 }
             )
         return charts

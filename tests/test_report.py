@@ -8,7 +8,7 @@ from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from ..kpi.svg_chart import trend_svg
+from ..report.svg_chart import number_format, trend_svg
 from .common import D, KpiCase
 
 REPORT = "crm_success_kpi.action_report_crm_kpi_success"
@@ -218,10 +218,22 @@ class TestReport(ReportData, KpiCase):
         self.assertIn('dir="rtl"', html)
         # the start of the line is the right in Hebrew
         self.assertIn("text-align: right", html.split("o_crm_kpi_success")[1])
-        svg = trend_svg([("a", 1.0), ("b", 2.0)], rtl=True)
+        svg = trend_svg([("a", 1.0), ("b", 2.0)], number_format(self.env), rtl=True)
         # time runs from right to left: first point at the right
         xs = [float(x) for x in re.findall(r'cx="([\d.]+)"', svg)]
         self.assertGreater(xs[0], xs[1])
+
+    def test_chart_numbers_in_the_readers_language(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        french = number_format(self.env(context=dict(self.env.context, lang="fr_FR")))
+        english = number_format(self.env(context=dict(self.env.context, lang="en_US")))
+        self.assertEqual(english(2.5), "2.5")
+        self.assertEqual(english(12345.0), "12,345")
+        self.assertEqual(french(2.5), "2,5")
+        self.assertNotIn(",", french(12345.0))
+        self.assertEqual(english(None), "")
+        svg = trend_svg([("a", 1.5), ("b", 2.5)], french)
+        self.assertIn("2,5", svg)
 
     def test_team_scope_and_wizard(self):
         self.assertTrue(self.team_snapshot)

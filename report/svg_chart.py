@@ -7,25 +7,36 @@ languages time runs from right to left, like the text.
 
 from markupsafe import Markup, escape
 
+from odoo.tools.misc import formatLang
 
-def _fmt(value):
-    if value is None:
-        return ""
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
+
+def chart_digits(value):
+    """Decimals of a value written on a chart: none from 100 up or for whole
+    numbers, else one."""
     if abs(value) >= 100 or float(value).is_integer():
-        return f"{value:.0f}"
-    return f"{value:.1f}"
+        return 0
+    return 1
 
 
-def trend_svg(
-    points, width=230, height=86, rtl=False, target=None, fmt=_fmt, title=None
-):
+def number_format(env):
+    """The function writing a chart's values in the language of ``env``
+    (its thousands separator and decimal point, Persian digits...)."""
+
+    def fmt(value):
+        if value is None:
+            return ""
+        return formatLang(env, value, digits=chart_digits(value))
+
+    return fmt
+
+
+def trend_svg(points, fmt, width=230, height=86, rtl=False, target=None, title=None):
     """Return the ``<svg>`` markup of a line chart.
 
     ``points`` is a list of ``(label, value)``, oldest first; a value of
     ``None`` (n/a) breaks the line.  ``target``, when given, is drawn as a
-    dashed line.  ``fmt`` formats the values written on the chart."""
+    dashed line.  ``fmt`` writes the values on the chart in the reader's
+    language (:func:`number_format`)."""
     pad_x, pad_top, pad_bottom = 30, 8, 16
     plot_w = width - 2 * pad_x
     plot_h = height - pad_top - pad_bottom
