@@ -9,9 +9,11 @@ met.
 import math
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
 from odoo.tools import SQL
+from odoo.tools.misc import formatLang
+from odoo.tools.sql import column_exists
 
+from ..kpi.translate import _lt
 from .crm_kpi_snapshot import GRANULARITY
 
 STAGES = [
@@ -25,30 +27,6 @@ STAGES = [
 SURVEY_CODES = ("nps", "ces", "csat")
 CLV_CAC_MIN = 3.0
 TOP_SHARE = 0.2
-
-
-class ResCompany(models.Model):
-    _inherit = "res.company"
-
-    kpi_maturity_min_responses = fields.Integer(
-        string="Maturity: Minimum Survey Sample",
-        default=30,
-        help="Satisfaction is measured (maturity stage 3) when NPS, CES or CSAT "
-        "has at least this many responses in the period.",
-    )
-
-    @api.constrains("kpi_maturity_min_responses")
-    def _check_kpi_maturity_min_responses(self):
-        for company in self:
-            if company.kpi_maturity_min_responses < 1:
-                raise ValidationError(
-                    self.env._(
-                        "The minimum survey sample of %(company)s must be at least 1 "
-                        "response, not %(value)s.",
-                        company=company.name,
-                        value=company.kpi_maturity_min_responses,
-                    )
-                )
 
 
 class CrmKpiMaturity(models.Model):
@@ -158,9 +136,6 @@ class CrmKpiMaturity(models.Model):
                 ]
             )
         }
-        # criteria read in every installed language: evaluated once per language
-        langs = [code for code, _name in self.env["res.lang"].get_installed()]
-        in_english = self.with_context(lang="en_US")
         result = self.browse()
         for snap in snapshots:
             args = (
@@ -168,7 +143,7 @@ class CrmKpiMaturity(models.Model):
                 values.get(snap.id, {}),
                 trailing.get(snap.id) or {},
             )
-            criteria = in_english._evaluate(*args)
+            criteria = self._evaluate(*args)
             level = 0
             for stage in range(1, 6):
                 if all(c["met"] for c in criteria if c["level"] == stage):
@@ -194,22 +169,8 @@ class CrmKpiMaturity(models.Model):
                     date_start=snap.date_start,
                 )
                 rec = self.sudo().create(vals)
-            self._translate_criteria(rec, args, langs)
             result |= rec
         return result
-
-    def _translate_criteria(self, maturity, args, langs):
-        """Store the criteria's names and findings in the other languages."""
-        by_code = {c.code: c for c in maturity.sudo().criterion_ids}
-        for lang in langs:
-            if lang == "en_US":
-                continue
-            for crit in self.with_context(lang=lang)._evaluate(*args):
-                record = by_code.get(crit["code"])
-                if record:
-                    record.with_context(lang=lang).write(
-                        {"name": crit["name"], "detail": crit["detail"]}
-                    )
 
     def _recompute(self):
         return self._compute_for_snapshots(self.sudo().snapshot_id)
@@ -224,18 +185,22 @@ class CrmKpiMaturity(models.Model):
             return bool(get(code).get("has_value"))
 
         def num(value, digits=0):
-            return f"{(value or 0.0):,.{digits}f}"
+            return {"num": value or 0.0, "digits": digits}
 
         criteria = []
 
         def add(level, code, name, met, detail):
+            """``name`` and ``detail`` in English; ``detail`` is ``(text,
+            arguments)``, written in the reader's language on read."""
+            text, arguments = detail if isinstance(detail, tuple) else (detail, {})
             criteria.append(
                 {
                     "level": level,
                     "code": code,
-                    "name": name,
+                    "name_source": name,
                     "met": bool(met),
-                    "detail": detail,
+                    "detail_source": text,
+                    "detail_args": arguments,
                 }
             )
 
@@ -246,31 +211,31 @@ class CrmKpiMaturity(models.Model):
         add(
             1,
             "customers",
-            self.env._("Customers with purchases in the last 12 months"),
+            _lt("Customers with purchases in the last 12 months"),
             customers > 0,
-            self.env._("%(n)s customers", n=num(customers)),
+            (_lt("%(n)s customers"), {"n": num(customers)}),
         )
         leads = trailing.get("prospects") or 0.0
         add(
             1,
             "leads",
-            self.env._("Leads or opportunities created in the last 12 months"),
+            _lt("Leads or opportunities created in the last 12 months"),
             leads > 0,
-            self.env._("%(n)s leads", n=num(leads)),
+            (_lt("%(n)s leads"), {"n": num(leads)}),
         )
 
         # 2 Focus -----------------------------------------------------------
         add(
             2,
             "average_customer_value",
-            self.env._("Revenue per customer computed"),
+            _lt("Revenue per customer computed"),
             has("average_customer_value"),
             self._detail(get("average_customer_value")),
         )
         add(
             2,
             "clv",
-            self.env._("Customer lifetime value (CLV) computed"),
+            _lt("Customer lifetime value (CLV) computed"),
             has("clv"),
             self._detail(get("clv")),
         )
@@ -279,13 +244,14 @@ class CrmKpiMaturity(models.Model):
         add(
             2,
             "top_customers",
-            self.env._("Top 20 % of customers by revenue identified"),
+            _lt("Top 20 % of customers by revenue identified"),
             top >= 1,
-            self.env._(
-                "%(top)s top customers of %(buyers)s buying customers "
-                "(at least 5 needed)",
-                top=num(top),
-                buyers=num(buyers),
+            (
+                _lt(
+                    "%(top)s top customers of %(buyers)s buying customers "
+                    "(at least 5 needed)"
+                ),
+                {"top": num(top), "buyers": num(buyers)},
             ),
         )
 
@@ -299,16 +265,20 @@ class CrmKpiMaturity(models.Model):
         add(
             3,
             "survey_sample",
-            self.env._("NPS, CES or CSAT measured on enough responses"),
+            _lt("NPS, CES or CSAT measured on enough responses"),
             best >= minimum,
-            self.env._(
-                "%(n)s responses (NPS %(nps)s, CES %(ces)s, CSAT %(csat)s), "
-                "minimum %(min)s",
-                n=num(best),
-                nps=num(samples["nps"]),
-                ces=num(samples["ces"]),
-                csat=num(samples["csat"]),
-                min=minimum,
+            (
+                _lt(
+                    "%(n)s responses (NPS %(nps)s, CES %(ces)s, CSAT %(csat)s), "
+                    "minimum %(min)s"
+                ),
+                {
+                    "n": num(best),
+                    "nps": num(samples["nps"]),
+                    "ces": num(samples["ces"]),
+                    "csat": num(samples["csat"]),
+                    "min": minimum,
+                },
             ),
         )
 
@@ -320,16 +290,16 @@ class CrmKpiMaturity(models.Model):
         add(
             4,
             "costs",
-            self.env._("Sales and marketing costs recorded"),
+            _lt("Sales and marketing costs recorded"),
             costs > 0,
-            self.env._("%(n)s of costs", n=num(costs, 2))
+            (_lt("%(n)s of costs"), {"n": num(costs, 2)})
             if cac
-            else self.env._("not computed"),
+            else _lt("not computed"),
         )
         add(
             4,
             "cac",
-            self.env._("Customer acquisition cost (CAC) computed"),
+            _lt("Customer acquisition cost (CAC) computed"),
             has("cac"),
             self._detail(cac),
         )
@@ -338,50 +308,49 @@ class CrmKpiMaturity(models.Model):
             add(
                 4,
                 "clv_cac",
-                self.env._("CLV / CAC at least 3"),
+                _lt("CLV / CAC at least 3"),
                 ratio_ >= CLV_CAC_MIN,
-                self.env._("CLV / CAC = %(r)s", r=num(ratio_, 2)),
+                (_lt("CLV / CAC = %(r)s"), {"r": num(ratio_, 2)}),
             )
         else:
             add(
                 4,
                 "clv_cac",
-                self.env._("CLV / CAC at least 3"),
+                _lt("CLV / CAC at least 3"),
                 False,
-                self.env._("needs both CLV and CAC"),
+                _lt("needs both CLV and CAC"),
             )
 
         # 5 Loyalty ---------------------------------------------------------
         for code, name in (
-            ("retention_rate", self.env._("Retention rate at or above its target")),
-            ("renewal_rate", self.env._("Renewal rate at or above its target")),
+            ("retention_rate", _lt("Retention rate at or above its target")),
+            ("renewal_rate", _lt("Renewal rate at or above its target")),
         ):
             row = get(code)
             if not row:
-                met, detail = False, self.env._("not computed")
+                met, detail = False, _lt("not computed")
             elif not row.get("has_value"):
                 met, detail = False, self._detail(row)
             elif not row.get("target_id"):
                 met, detail = (
                     False,
-                    self.env._("%(v)s %%, no target set", v=num(row["value"], 2)),
+                    (_lt("%(v)s %%, no target set"), {"v": num(row["value"], 2)}),
                 )
             else:
                 target = self.env["crm.kpi.target"].sudo().browse(row["target_id"])
                 met = row.get("status") == "on_target"
-                detail = self.env._(
-                    "%(v)s %% for a target of %(t)s %%",
-                    v=num(row["value"], 2),
-                    t=num(target.target_value, 2),
+                detail = (
+                    _lt("%(v)s %% for a target of %(t)s %%"),
+                    {"v": num(row["value"], 2), "t": num(target.target_value, 2)},
                 )
             add(5, code, name, met, detail)
         nps = get("nps")
         add(
             5,
             "nps_positive",
-            self.env._("NPS above 0"),
+            _lt("NPS above 0"),
             has("nps") and nps["value"] > 0,
-            self.env._("NPS %(v)s", v=num(nps["value"], 2))
+            (_lt("NPS %(v)s"), {"v": num(nps["value"], 2)})
             if has("nps")
             else self._detail(nps),
         )
@@ -389,14 +358,13 @@ class CrmKpiMaturity(models.Model):
 
     def _detail(self, row):
         if not row:
-            return self.env._("not computed")
+            return _lt("not computed")
         if not row.get("has_value"):
-            return self.env._(
-                "n/a: %(why)s",
-                why=self.env["crm.kpi.value"]._translate_note(row.get("note"))
-                or self.env._("no value"),
+            return (
+                _lt("n/a: %(why)s"),
+                {"why": {"note": row.get("note") or _lt("no value")}},
             )
-        return f"{row.get('value') or 0.0:,.2f}"
+        return ("%(v)s", {"v": {"num": row.get("value") or 0.0, "digits": 2}})
 
 
 class CrmKpiMaturityCriterion(models.Model):
@@ -411,29 +379,59 @@ class CrmKpiMaturityCriterion(models.Model):
     level = fields.Integer(string="Stage Level", required=True)
     stage = fields.Selection(STAGES, compute="_compute_stage")
     code = fields.Char(required=True)
-    name = fields.Char(string="Criterion", required=True, translate=True)
+    # stored in English with the figures found, shown in the reader's
+    # language (like the n/a reasons of the values)
+    name_source = fields.Char(required=True)
+    detail_source = fields.Char()
+    detail_args = fields.Json()
+    name = fields.Char(string="Criterion", compute="_compute_texts")
     met = fields.Boolean()
-    detail = fields.Char(help="What was found in the period.", translate=True)
+    detail = fields.Char(help="What was found in the period.", compute="_compute_texts")
+
+    def init(self):
+        """Criteria stored by an earlier version kept their texts per
+        language: their English text becomes their source."""
+        super().init()
+        cr = self.env.cr
+        if column_exists(cr, self._table, "name") and column_exists(
+            cr, self._table, "detail"
+        ):
+            cr.execute(
+                SQL(
+                    """UPDATE %(t)s
+                          SET name_source = COALESCE(name->>'en_US', code),
+                              detail_source = detail->>'en_US'
+                        WHERE name_source IS NULL""",
+                    t=SQL.identifier(self._table),
+                )
+            )
+
+    @api.depends("name_source", "detail_source", "detail_args")
+    @api.depends_context("lang")
+    def _compute_texts(self):
+        for rec in self:
+            rec.name = self.env._(rec.name_source) if rec.name_source else ""
+            rec.detail = rec._detail_text()
+
+    def _detail_text(self):
+        """The finding in the reader's language: its text translated, its
+        numbers with the language's separators, its n/a reasons translated."""
+        if not self.detail_source:
+            return ""
+        text = self.env._(self.detail_source)
+        arguments = {}
+        for key, arg in (self.detail_args or {}).items():
+            if isinstance(arg, dict) and "num" in arg:
+                arguments[key] = formatLang(
+                    self.env, arg["num"], digits=arg.get("digits", 0)
+                )
+            elif isinstance(arg, dict) and "note" in arg:
+                arguments[key] = self.env["crm.kpi.value"]._translate_note(arg["note"])
+            else:
+                arguments[key] = arg
+        return text % arguments if arguments else text
 
     @api.depends("level")
     def _compute_stage(self):
         for rec in self:
             rec.stage = str(rec.level)
-
-
-class IrModuleModule(models.Model):
-    _inherit = "ir.module.module"
-
-    def _load_module_terms(self, modules, langs, overwrite=False):
-        """A language installed after maturity stages were computed gets
-        their criteria and findings too (they are stored per language)."""
-        res = super()._load_module_terms(modules, langs, overwrite=overwrite)
-        if "crm_success_kpi" in modules and "crm.kpi.maturity" in self.env:
-            maturities = (
-                self.env["crm.kpi.maturity"]
-                .sudo()
-                .search([("snapshot_id", "!=", False)])
-            )
-            if maturities:
-                maturities._recompute()
-        return res

@@ -20,39 +20,6 @@ REPORT_XMLID = "crm_success_kpi.action_report_crm_kpi_success"
 TEMPLATE_XMLID = "crm_success_kpi.mail_template_crm_kpi_success_report"
 
 
-class ResCompany(models.Model):
-    _inherit = "res.company"
-
-    kpi_report_enabled = fields.Boolean(
-        string="Mail the Success Report",
-        default=True,
-        help="Mail the PDF of the success criteria of the period just closed to "
-        "the KPI managers of the company.",
-    )
-    kpi_report_granularity = fields.Selection(
-        GRANULARITY,
-        string="Success Report Period",
-        default="month",
-        required=True,
-        help="Period of the scheduled success report: it is sent once the "
-        "period is closed.",
-    )
-
-
-class ResConfigSettings(models.TransientModel):
-    _inherit = "res.config.settings"
-
-    kpi_report_enabled = fields.Boolean(
-        related="company_id.kpi_report_enabled", readonly=False
-    )
-    kpi_report_granularity = fields.Selection(
-        related="company_id.kpi_report_granularity", readonly=False
-    )
-    kpi_maturity_min_responses = fields.Integer(
-        related="company_id.kpi_maturity_min_responses", readonly=False
-    )
-
-
 class CrmKpiReportLog(models.Model):
     _name = "crm.kpi.report.log"
     _description = "CRM Success Report Delivery"

@@ -364,17 +364,3 @@ class HelpdeskTicket(models.Model):
             tickets.invalidate_recordset()
         _logger.info("CRM KPIs: KPI figures of %s helpdesk tickets filled", len(ids))
         return len(ids)
-
-
-class MailMessage(models.Model):
-    _inherit = "mail.message"
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        messages = super().create(vals_list)
-        on_tickets = messages.filtered(
-            lambda m: m.model == "helpdesk.ticket" and m.res_id
-        )
-        if on_tickets:
-            self.env["helpdesk.ticket"]._kpi_register_messages(on_tickets)
-        return messages

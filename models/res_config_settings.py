@@ -17,3 +17,41 @@ class ResConfigSettings(models.TransientModel):
     kpi_period_calendar = fields.Selection(
         related="company_id.kpi_period_calendar", readonly=False
     )
+
+    # -- costs drawn from accounting -------------------------------------------
+    kpi_cost_sales_analytic_ids = fields.Many2many(
+        related="company_id.kpi_cost_sales_analytic_ids", readonly=False
+    )
+    kpi_cost_marketing_analytic_ids = fields.Many2many(
+        related="company_id.kpi_cost_marketing_analytic_ids", readonly=False
+    )
+
+    def action_kpi_sync_analytic_costs(self):
+        self.ensure_one()
+        return (
+            self.env["crm.kpi.cost"]
+            .with_company(self.company_id)
+            .action_sync_analytic()
+        )
+
+    # -- scheduled success report ----------------------------------------------
+    kpi_report_enabled = fields.Boolean(
+        related="company_id.kpi_report_enabled", readonly=False
+    )
+    kpi_report_granularity = fields.Selection(
+        related="company_id.kpi_report_granularity", readonly=False
+    )
+    kpi_maturity_min_responses = fields.Integer(
+        related="company_id.kpi_maturity_min_responses", readonly=False
+    )
+
+    # -- NPS invitations -------------------------------------------------------
+    kpi_nps_auto_invite = fields.Boolean(
+        related="company_id.kpi_nps_auto_invite", readonly=False
+    )
+    kpi_nps_survey_id = fields.Many2one(
+        related="company_id.kpi_nps_survey_id", readonly=False
+    )
+    kpi_nps_interval_days = fields.Integer(
+        related="company_id.kpi_nps_interval_days", readonly=False
+    )
