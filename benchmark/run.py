@@ -387,11 +387,13 @@ SELECT COUNT(*) FILTER (WHERE act_s) AS s,
        (SELECT COUNT(*) FILTER (WHERE won_status = 'won')
           FROM crm_lead
          WHERE company_id = %(company)s AND won_status IN ('won', 'lost')
+           AND type = 'opportunity'
            AND date_closed >= %(start_utc)s AND date_closed < %(end_utc)s)
            AS won,
        (SELECT COUNT(*) FILTER (WHERE won_status = 'lost')
           FROM crm_lead
          WHERE company_id = %(company)s AND won_status IN ('won', 'lost')
+           AND type = 'opportunity'
            AND date_closed >= %(start_utc)s AND date_closed < %(end_utc)s)
            AS lost
   FROM per_customer
