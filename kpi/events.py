@@ -142,20 +142,32 @@ def events_domain(ctx, date_from, date_to, scope=None, scope_id=None):
     return model, domain
 
 
+def lead_company_fallback(company_id, alias="l"):
+    """SQL condition: the lead ``alias`` has no company and counts for
+    ``company_id`` through its sales team, else its salesperson (the second
+    branch of :func:`lead_company_condition`, for queries that read the
+    leads of the company from an index and the others apart)."""
+    lead = SQL.identifier(alias)
+    return SQL(
+        """(%(l)s.company_id IS NULL
+            AND COALESCE((SELECT t.company_id FROM crm_team t
+                           WHERE t.id = %(l)s.team_id),
+                         (SELECT u.company_id FROM res_users u
+                           WHERE u.id = %(l)s.user_id)) = %(c)s)""",
+        l=lead,
+        c=company_id,
+    )
+
+
 def lead_company_condition(company_id, alias="l"):
     """SQL condition: the lead ``alias`` counts for the company
     ``company_id``: its own company, else (Odoo leaves it empty in some
     flows) its sales team's, else its salesperson's."""
-    lead = SQL.identifier(alias)
     return SQL(
-        """(%(l)s.company_id = %(c)s
-            OR (%(l)s.company_id IS NULL
-                AND COALESCE((SELECT t.company_id FROM crm_team t
-                               WHERE t.id = %(l)s.team_id),
-                             (SELECT u.company_id FROM res_users u
-                               WHERE u.id = %(l)s.user_id)) = %(c)s))""",
-        l=lead,
-        c=company_id,
+        "(%s = %s OR %s)",
+        SQL.identifier(alias, "company_id"),
+        company_id,
+        lead_company_fallback(company_id, alias),
     )
 
 

@@ -16,7 +16,7 @@ from odoo import models
 from odoo.tools import SQL
 
 from ..kpi.base import _lt, count, ratio
-from ..kpi.events import lead_company_condition
+from ..kpi.events import lead_company_fallback
 from ..kpi.messages import action_condition, creation_subtype_ids, lead_message_summary
 from ..kpi.users import licensed_crm_users
 
@@ -44,15 +44,18 @@ class CrmKpiFamilyAdoption(models.AbstractModel):
         action = action_condition(self.env)
         creation = creation_subtype_ids(self.env)
         parts = []
-        for table, model in RECORDS:
+        own = SQL("r.company_id = %s", self.company.id)
+        # leads without a company count for their team's or salesperson's
+        # company: read apart, so that the records of the company are still
+        # read from the indexes only
+        records = [(table, model, own) for table, model in RECORDS] + [
+            ("crm_lead", "crm.lead", lead_company_fallback(self.company.id, "r"))
+        ]
+        for table, model, owner in records:
             params = {
                 "table": SQL.identifier(table),
                 "model": model,
-                # leads without a company count for their team's or
-                # salesperson's company
-                "owner": lead_company_condition(self.company.id, "r")
-                if table == "crm_lead"
-                else SQL("r.company_id = %s", self.company.id),
+                "owner": owner,
                 "a": ctx.start_utc,
                 "b": ctx.end_utc,
                 "users": user_ids,
