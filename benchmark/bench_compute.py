@@ -1,0 +1,196 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+"""Measures 1 and 2: one monthly computation of every scope against one plain
+SQL aggregate of the same counts, and a monthly backfill against as many
+single months.
+"""
+
+import time
+from datetime import date
+
+from bench_common import Timer, last_full_month, main_company, say
+
+REFERENCE_SQL = """
+WITH ev AS (
+    SELECT rp.commercial_partner_id AS pid,
+           ((so.date_order AT TIME ZONE 'UTC') AT TIME ZONE %(tz)s)::date AS day,
+           so.amount_untaxed / COALESCE(NULLIF(so.currency_rate, 0), 1.0) AS amount
+      FROM sale_order so
+      JOIN res_partner rp ON rp.id = so.partner_id
+     WHERE so.state = 'sale' AND so.company_id = %(company)s
+       AND so.date_order < %(end_utc)s
+), per_customer AS (
+    SELECT pid,
+           BOOL_OR(day >= %(s_from)s AND day < %(start)s) AS act_s,
+           BOOL_OR(day >= %(e_from)s) AS act_e,
+           MIN(day) >= %(start)s AS is_new,
+           SUM(amount) FILTER (WHERE day >= %(start)s) AS revenue
+      FROM ev GROUP BY pid
+)
+SELECT COUNT(*) FILTER (WHERE act_s) AS s,
+       COUNT(*) FILTER (WHERE act_e) AS e,
+       COUNT(*) FILTER (WHERE is_new AND act_e) AS n,
+       COUNT(*) FILTER (WHERE act_s AND NOT act_e) AS l,
+       COALESCE(SUM(revenue), 0) AS revenue,
+       (SELECT COUNT(*) FILTER (WHERE won_status = 'won')
+          FROM crm_lead
+         WHERE company_id = %(company)s AND won_status IN ('won', 'lost')
+           AND type = 'opportunity'
+           AND date_closed >= %(start_utc)s AND date_closed < %(end_utc)s)
+           AS won,
+       (SELECT COUNT(*) FILTER (WHERE won_status = 'lost')
+          FROM crm_lead
+         WHERE company_id = %(company)s AND won_status IN ('won', 'lost')
+           AND type = 'opportunity'
+           AND date_closed >= %(start_utc)s AND date_closed < %(end_utc)s)
+           AS lost
+  FROM per_customer
+"""
+
+
+def reference_counts(env, ctx):
+    cr = env.cr
+    params = {
+        "tz": ctx.tz,
+        "company": ctx.company.id,
+        "start": ctx.date_start,
+        "start_utc": ctx.start_utc,
+        "end_utc": ctx.end_utc,
+        "s_from": ctx.window_start(ctx.date_start),
+        "e_from": ctx.window_start(ctx.date_end),
+    }
+    cr.execute(REFERENCE_SQL, params)
+    return cr.dictfetchall()[0]
+
+
+def engine_counts(env, snapshot):
+    values = {
+        v.kpi_code: v
+        for v in env["crm.kpi.value"].search([("snapshot_id", "=", snapshot.id)])
+    }
+
+    def get(code, attr="value"):
+        value = values.get(code)
+        return getattr(value, attr) if value else None
+
+    s = get("churn_rate", "denominator")
+    n = get("new_customers")
+    retained = get("retention_rate", "numerator")
+    return {
+        "s": s,
+        "e": None if retained is None or n is None else retained + n,
+        "n": n,
+        "l": get("churn_rate", "numerator"),
+        "revenue": get("revenue"),
+        "won": get("deals_won"),
+        "lost": get("deals_lost"),
+    }
+
+
+def measure_compute(env, args, results):
+    Snapshot = env["crm.kpi.snapshot"]
+    company = main_company(env)
+    month = last_full_month(results["end_date"])
+    ctx = Snapshot._period_context(company, "month", month)
+    # a cold run (first read of the tables), then --repeat warm ones, timed
+    # per family, each followed by a run of the reference; the best warm run
+    # is compared with the best warm run of the reference (the same
+    # statistic on both sides, taken in turns: on a shared machine single
+    # runs of either side move by 10 % and the machine's speed drifts)
+    families = {}
+    # the registry class of each family model, with its own _kpi_results
+    originals = {
+        type(family): type(family)._kpi_results for family in Snapshot._families()
+    }
+
+    def timed(cls, compute):
+        name = cls._name.rpartition(".")[2]
+
+        def wrapper(family):
+            t0 = time.perf_counter()
+            try:
+                return compute(family)
+            finally:
+                families[name] = round(time.perf_counter() - t0, 3)
+
+        return wrapper
+
+    runs = []
+    ref_runs = []
+    try:
+        for cls, compute in originals.items():
+            cls._kpi_results = timed(cls, compute)
+        best = None
+        for run in range(1 + args.repeat):
+            env.invalidate_all()
+            with Timer(env.cr) as t:
+                snapshots = Snapshot.compute_period("month", month, companies=company)
+            runs.append((t.seconds, t.queries))
+            if run and (best is None or t.seconds < best[0]):
+                best = (t.seconds, dict(families))
+            with Timer(env.cr) as t:
+                ref = reference_counts(env, ctx)
+            ref_runs.append(t.seconds)
+    finally:
+        for cls, compute in originals.items():
+            cls._kpi_results = compute
+    engine = best[0]
+    families = best[1]
+    reference = min(ref_runs[1:])
+    company_snapshot = snapshots.filtered(lambda s: s.scope == "company")
+    got = engine_counts(env, company_snapshot)
+    mismatches = {}
+    for key, expected in ref.items():
+        value = got.get(key)
+        if value is None or abs(float(value) - float(expected)) > 0.01:
+            mismatches[key] = {"engine": value, "sql": float(expected)}
+    if mismatches:
+        say("!" * 70)
+        say(f"MISMATCH between the engine and the plain SQL: {mismatches}")
+        say("!" * 70)
+    results["compute"] = {
+        "month": str(month),
+        "scopes": len(snapshots),
+        "values": env["crm.kpi.value"].search_count(
+            [("snapshot_id", "in", snapshots.ids)]
+        ),
+        "engine_seconds_cold": round(runs[0][0], 3),
+        "engine_seconds": round(engine, 3),
+        "engine_queries": runs[-1][1],
+        "sql_seconds_cold": round(ref_runs[0], 3),
+        "sql_seconds": round(reference, 3),
+        "ratio": round(engine / reference, 2) if reference else None,
+        "families": families,
+        "counts": {k: float(v) for k, v in ref.items()},
+        "mismatches": mismatches,
+    }
+    say(f"1. compute_period: {results['compute']}")
+    return month
+
+
+def measure_backfill(env, args, results):
+    Snapshot = env["crm.kpi.snapshot"]
+    company = main_company(env)
+    end = date.fromisoformat(results["end_date"])
+    months = args.backfill_months or args.sizes["months"]
+    with Timer(env.cr) as t:
+        backfill = Snapshot.backfill(
+            months=months - 1, granularities=["month"], companies=company,
+            date_to=end,
+        )  # fmt: skip
+    periods = backfill.total
+    single = (results.get("compute") or {}).get("engine_seconds")
+    if single is None:
+        month = last_full_month(end)
+        Snapshot.compute_period("month", month, companies=company)
+        with Timer(env.cr) as t1:
+            Snapshot.compute_period("month", month, companies=company)
+        single = t1.seconds
+    results["backfill"] = {
+        "periods": periods,
+        "failed": backfill.failed_count,
+        "seconds": round(t.seconds, 2),
+        "single_month_seconds": round(single, 3),
+        "reference_seconds": round(single * periods, 2),
+        "ratio": round(t.seconds / (single * periods), 2),
+    }
+    say(f"2. backfill: {results['backfill']}")

@@ -1,0 +1,227 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+"""The results table of the benchmark (benchmark/RESULTS.md) from its figures."""
+
+import contextlib
+import os
+import platform
+from pathlib import Path
+
+from bench_common import ROOT, TARGETS, say
+
+
+def machine(pg):
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = "?"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    import odoo.release  # noqa: PLC0415
+
+    with contextlib.closing(pg.connect()) as conn, conn.cursor() as cr:
+        cr.execute("SHOW server_version")
+        pg_version = cr.fetchone()[0]
+        settings = {}
+        for name in ("shared_buffers", "work_mem", "max_parallel_workers_per_gather"):
+            cr.execute("SELECT current_setting(%s)", (name,))
+            settings[name] = cr.fetchone()[0]
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory": mem,
+        "os": platform.platform(terse=True),
+        "python": platform.python_version(),
+        "postgresql": pg_version,
+        "postgresql_settings": settings,
+        "odoo": odoo.release.version,
+    }
+
+
+def verdict(ok):
+    return "✅ met" if ok else "❌ missed"
+
+
+def fmt_s(seconds):
+    return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def table_rows(res):  # noqa: C901
+    rows = []
+    c = res.get("compute")
+    if c:
+        ok = c["ratio"] is not None and c["ratio"] <= TARGETS["compute"]
+        check = "same counts" if not c["mismatches"] else "**COUNTS DIFFER**"
+        rows.append(
+            (
+                f"1. `compute_period('month', {c['month']})`, all scopes "
+                f"({c['scopes']} snapshots, {c['values']} values) vs one SQL "
+                f"aggregate of S, E, N, L, revenue, won, lost ({check})",
+                f"{fmt_s(c['engine_seconds'])} ({c['engine_queries']} queries)",
+                fmt_s(c["sql_seconds"]),
+                f"{c['ratio']}× (target ≤ 3×)",
+                verdict(ok and not c["mismatches"]),
+            )
+        )
+    b = res.get("backfill")
+    if b:
+        rows.append(
+            (
+                f"2. monthly backfill of {b['periods']} months vs {b['periods']} × "
+                "one month",
+                fmt_s(b["seconds"]),
+                f"{fmt_s(b['reference_seconds'])} ({b['periods']} × "
+                f"{fmt_s(b['single_month_seconds'])})",
+                f"{b['ratio']}× (target ≤ 1×)",
+                verdict(b["ratio"] <= TARGETS["backfill"] and not b["failed"]),
+            )
+        )
+    lst = res.get("list")
+    if lst:
+        for model in ("res.partner", "crm.lead"):
+            r10, r80 = lst.get(f"{model}:10"), lst.get(f"{model}:80")
+            if not (r10 and r80):
+                continue
+            ok = (
+                r10["queries"] == r80["queries"]
+                and r80["queries"] < TARGETS["list_queries"]
+                and r80["seconds"] < TARGETS["list_seconds"]
+            )
+            rows.append(
+                (
+                    f"3. list view of `{model}` with its {r80['fields']} KPI "
+                    f"fields (`web_search_read`, {r80['records']} records)",
+                    f"80: {fmt_s(r80['seconds'])}, {r80['queries']} queries",
+                    f"10: {fmt_s(r10['seconds'])}, {r10['queries']} queries",
+                    "same queries at 10 and 80, < 40, < 0.3 s",
+                    verdict(ok),
+                )
+            )
+    w = res.get("writes")
+    if w:
+        rows.append(
+            (
+                f"4. create + update {w['count']} leads, orders (confirm), tickets "
+                "(close), one by one",
+                f"{fmt_s(w['with_seconds'])} with the addon",
+                f"{fmt_s(w['without_seconds'])} without",
+                f"{w['extra'] * 100:+.1f} % (target ≤ 20 %)",
+                verdict(w["extra"] <= TARGETS["write_extra"]),
+            )
+        )
+    r = res.get("report")
+    if r:
+        if "note" in r:
+            rows.append(
+                (
+                    "5. PDF report of one company and month",
+                    "not measured",
+                    "",
+                    "< 5 s",
+                    r["note"],
+                )
+            )
+        else:
+            rows.append(
+                (
+                    f"5. PDF report of one company and month ({r['snapshot']}, "
+                    f"{r['pdf_bytes'] // 1024} KiB)",
+                    f"{fmt_s(r['seconds'])} ({r['queries']} queries)",
+                    "",
+                    "< 5 s",
+                    verdict(r["seconds"] < TARGETS["report_seconds"]),
+                )
+            )
+    return rows
+
+
+def write_results(path, res):
+    command = res["command"]
+    notes_file = ROOT / "benchmark" / "NOTES.md"
+    if notes_file.exists():
+        res = dict(res, notes=notes_file.read_text(encoding="utf-8"))
+    m = res["machine"]
+    sizes = res["sizes"]
+    lines = [
+        "# Benchmark results",
+        "",
+        "Regenerated by the benchmark command (see the README, section",
+        "*Benchmark*); do not edit by hand.",
+        "",
+        f"- **Date**: {res['date']} (whole run {res['total_seconds'] / 60:.0f} min)",
+        f"- **Command**: `{command}`",
+        f"- **Machine**: {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM, "
+        f"{m['os']}, Python {m['python']}",
+        f"- **PostgreSQL** {m['postgresql']} ("
+        + ", ".join(f"{k} {v}" for k, v in m["postgresql_settings"].items())
+        + f"), **Odoo** {m['odoo']}",
+        "- **Data** (history generator, seed "
+        f"{res['seed']}, ending {res.get('end_date', '?')}): "
+        + ", ".join(f"{v:,} {k}" for k, v in sizes.items()),
+    ]
+    big = res.get("big_db") or {}
+    counts = big.get("counts") or {}
+    if counts:
+        keys = (
+            "customers", "sale_orders", "sale_order_lines", "leads", "tickets",
+            "survey_answers", "messages", "activities_done",
+        )  # fmt: skip
+        made = ", ".join(f"{counts[k]:,} {k}" for k in keys if k in counts)
+        lines.append(f"- **Rows written**: {made}")
+    if not big.get("reused") and big.get("generate_seconds") is not None:
+        timings = counts.get("timings") or {}
+        lines.append(
+            f"- **Build time**: install {big['install_seconds']:.0f} s, generation "
+            f"{big['generate_seconds']:.0f} s ("
+            + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+            + ")"
+            + (
+                f", VACUUM (ANALYZE) {big['vacuum_seconds']:.0f} s"
+                if big.get("vacuum_seconds") is not None
+                else ""
+            )
+        )
+    for rerun in res.get("reruns") or ():
+        lines.append(
+            f"- **Measure {', '.join(map(str, rerun['measures']))} rerun** on "
+            f"{rerun['date']} with `{rerun['command']}`"
+        )
+    lines += [
+        "",
+        "| Measure | crm_success_kpi | Reference | Ratio / target | Verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for row in table_rows(res):
+        lines.append("| " + " | ".join(str(x).replace("|", "\\|") for x in row) + " |")
+    c = res.get("compute")
+    if c:
+        fam = sorted(c["families"].items(), key=lambda kv: -kv[1])
+        lines += [
+            "",
+            "Time of each family in the monthly computation (s): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in fam)
+            + f"; cold first run {fmt_s(c['engine_seconds_cold'])} "
+            f"(SQL cold {fmt_s(c['sql_seconds_cold'])}).",
+        ]
+        if c["mismatches"]:
+            lines.append(f"\n**Counts differ**: {c['mismatches']}")
+    w = res.get("writes")
+    if w:
+        lines += [
+            "",
+            "Write detail (s, without → with the addon): "
+            + ", ".join(
+                f"{k} {d['without']} → {d['with']} ({d['extra'] * 100:+.0f} %)"
+                for k, d in w["detail"].items()
+            )
+            + ".",
+        ]
+    notes = res.get("notes")
+    if notes:
+        lines += ["", "## Notes", "", notes.strip()]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    say(f"results written to {path}")
