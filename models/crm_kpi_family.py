@@ -170,7 +170,7 @@ class CrmKpiFamily(models.AbstractModel):
             self.env["crm.kpi.definition"]
             .sudo()
             .with_context(active_test=False)
-            .search([])
+            .search([("code", "!=", False)])
             .mapped("code")
         )
         for code in sorted(set(owner) - catalogue):

@@ -391,7 +391,7 @@ class CrmKpiMaturityCriterion(models.Model):
     def init(self):
         """Criteria stored by an earlier version kept their texts per
         language: their English text becomes their source."""
-        super().init()
+        res = super().init()
         cr = self.env.cr
         if column_exists(cr, self._table, "name") and column_exists(
             cr, self._table, "detail"
@@ -405,6 +405,7 @@ class CrmKpiMaturityCriterion(models.Model):
                     t=SQL.identifier(self._table),
                 )
             )
+        return res
 
     @api.depends("name_source", "detail_source", "detail_args")
     @api.depends_context("lang")
