@@ -158,6 +158,39 @@ class TestCosts(KpiCase):
         self.assertKpi(june, "campaign_roi", None)
         self.assertKpi(june, "cac_payback_months", None)
 
+    # -- campaigns drill-down ----------------------------------------------
+    def _campaigns(self, values):
+        action = values["campaigns"].action_open_numerator()
+        return self.env[action["res_model"]].search(action["domain"])
+
+    def test_campaigns_drill_down(self):
+        """The campaigns counted in March: A (orders, leads, cost), B (only
+        through the opportunity of its orders, and a cost), C (orders, no
+        cost) and D, which only has a cost; in both revenue modes."""
+        camp_d = self.env["utm.campaign"].create({"name": "KPI Cost Campaign D"})
+        self.env["crm.kpi.cost"].create(
+            self._cost("Campaign D poster", 300, "marketing", campaign=camp_d)
+        )
+        values = self.values(self.compute("month", MARCH))
+        expected = self.camp_a | self.camp_b | self.camp_c | camp_d
+        self.assertKpi(values, "campaigns", 4)
+        self.assertEqual(self._campaigns(values), expected)
+        # team A: A's cost and orders, B's and C's orders (D's cost has no team)
+        team_a = self.values(self.march, "team", self.team.id)
+        self.assertEqual(
+            self._campaigns(team_a), self.camp_a | self.camp_b | self.camp_c
+        )
+        self.assertKpi(team_a, "campaigns", 3)
+        # invoice mode: no invoice in March, the costed campaigns still count
+        self.company.kpi_revenue_source = "invoice"
+        values = self.values(self.compute("month", MARCH))
+        self.assertEqual(self._campaigns(values), self.camp_a | self.camp_b | camp_d)
+        self.assertKpi(values, "campaigns", 3)
+        self.assertEqual(
+            self.Snapshot.reconcile_period("month", MARCH, companies=self.company),
+            [],
+        )
+
     # -- campaign ROI ------------------------------------------------------
     def test_campaign_roi_by_hand(self):
         values = self.values(self.march)
