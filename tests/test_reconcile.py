@@ -311,3 +311,15 @@ class TestReconcile(KpiCase):
 
         with self.assertRaises(AccessError):
             self.Snapshot.with_user(self.salesman).reconcile_period("month", NOV)
+        # nor open the wizard, nor recompute a period from a drill-down
+        with self.assertRaises(AccessError):
+            self.env["crm.kpi.reconcile"].with_user(self.salesman).create(
+                {"granularity": "month"}
+            )
+        own = self.snapshots.filtered(
+            lambda s: s.scope == "user" and s.user_id == self.salesman
+        )
+        value = own.value_ids.filtered(lambda v: v.kpi_code == "deals_won")
+        self.assertTrue(value.with_user(self.salesman).action_open_numerator())
+        with self.assertRaises(AccessError):
+            value.with_user(self.salesman).action_recompute_period()
