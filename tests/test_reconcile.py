@@ -23,12 +23,15 @@ lost deal, 1 / 3 if the leads without company were left out).
 
 from datetime import datetime
 
+from freezegun import freeze_time
+
 from odoo import Command
 from odoo.tests import tagged
 
 from .common import D, KpiCase
 
 NOV = D(2026, 11, 1)
+SNAPSHOT = "odoo.addons.crm_success_kpi.models.crm_kpi_snapshot"
 
 
 @tagged("post_install", "-at_install")
@@ -257,6 +260,37 @@ class TestReconcile(KpiCase):
         self.assertNotIn("crm_kpi_drill", recomputed.action_open_numerator()["context"])
         self.assertEqual(
             self.Snapshot.reconcile_period("month", NOV, companies=self.company), []
+        )
+
+    def test_daily_action_logs_disagreements(self):
+        for granularity in ("week", "quarter", "year"):
+            self.compute(granularity, D(2026, 11, 20))
+        with freeze_time("2026-11-21 08:00:00"):
+            self.assertEqual(self.Snapshot._cron_reconcile_yesterday(), [])
+            self._win_later(self.l2)
+            with self.assertLogs(SNAPSHOT, "WARNING") as logs:
+                found = self.Snapshot._cron_reconcile_yesterday()
+        # yesterday, 20 November: its week, month, quarter and year now count
+        # L2's win of the 20th
+        self.assertEqual(
+            {
+                (item[0].granularity, item[1], item.part)
+                for item in found
+                if item[1] == "deals_won"
+            },
+            {
+                ("week", "deals_won", "numerator"),
+                ("month", "deals_won", "numerator"),
+                ("quarter", "deals_won", "numerator"),
+                ("year", "deals_won", "numerator"),
+            },
+        )
+        self.assertTrue(all(item[0].scope == "company" for item in found))
+        self.assertTrue(
+            any(
+                "deals_won numerator stored 2.0, its records give 3.0" in line
+                for line in logs.output
+            )
         )
 
     def test_broken_drill_down_is_reported(self):
