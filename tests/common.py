@@ -74,6 +74,30 @@ class KpiCase(TransactionCase):
         )
 
     @classmethod
+    def make_office_calendar(cls, name):
+        """Working hours 09:00-17:00, Monday to Friday (UTC), of the company."""
+        return cls.env["resource.calendar"].create(
+            {
+                "name": name,
+                "tz": "UTC",
+                "company_id": cls.company.id,
+                "attendance_ids": [Command.clear()]
+                + [
+                    Command.create(
+                        {
+                            "name": f"Day {day}",
+                            "dayofweek": str(day),
+                            "hour_from": 9.0,
+                            "hour_to": 17.0,
+                            "day_period": "full_day",
+                        }
+                    )
+                    for day in range(5)
+                ],
+            }
+        )
+
+    @classmethod
     def make_orders(cls, specs):
         """``specs``: dicts with partner, date (date or datetime), and
         optional amount (unit price), qty, product, team, user, currency,

@@ -39,26 +39,7 @@ class TestReconcile(KpiCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.calendar = cls.env["resource.calendar"].create(
-            {
-                "name": "KPI sales 9-17",
-                "tz": "UTC",
-                "company_id": cls.company.id,
-                "attendance_ids": [Command.clear()]
-                + [
-                    Command.create(
-                        {
-                            "name": f"Day {day}",
-                            "dayofweek": str(day),
-                            "hour_from": 9.0,
-                            "hour_to": 17.0,
-                            "day_period": "full_day",
-                        }
-                    )
-                    for day in range(5)
-                ],
-            }
-        )
+        cls.calendar = cls.make_office_calendar("KPI sales 9-17")
         cls.env["resource.calendar.leaves"].create(
             {
                 "name": "KPI holiday",

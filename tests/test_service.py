@@ -48,26 +48,7 @@ class TestServiceKpi(KpiCase):
         cls.env = cls.env(
             context=dict(cls.env.context, tracking_disable=False, mail_notrack=False)
         )
-        cls.calendar = cls.env["resource.calendar"].create(
-            {
-                "name": "KPI 9-17",
-                "tz": "UTC",
-                "company_id": cls.company.id,
-                "attendance_ids": [Command.clear()]
-                + [
-                    Command.create(
-                        {
-                            "name": f"Day {day}",
-                            "dayofweek": str(day),
-                            "hour_from": 9.0,
-                            "hour_to": 17.0,
-                            "day_period": "full_day",
-                        }
-                    )
-                    for day in range(5)
-                ],
-            }
-        )
+        cls.calendar = cls.make_office_calendar("KPI 9-17")
         groups = "helpdesk_mgmt.group_helpdesk_user,base.group_user"
         cls.agent = new_test_user(
             cls.env,
