@@ -198,18 +198,20 @@ class CrmKpiSuccessReport(models.AbstractModel):
         )
 
     def _maturity(self, snap):
+        """The company's maturity stage, read with the reader's rights: it
+        quotes company figures (costs, CAC, NPS...), so a reader who may not
+        see company-scope values gets no maturity section at all."""
+        Maturity = self.env["crm.kpi.maturity"]
+        if not Maturity.has_access("read"):
+            return {"found": False, "hidden": True}
         stages = self._labels("crm.kpi.maturity", "stage")
-        maturity = (
-            self.env["crm.kpi.maturity"]
-            .sudo()
-            .search(
-                [
-                    ("company_id", "=", snap.company_id.id),
-                    ("granularity", "=", snap.granularity),
-                    ("date_start", "=", snap.date_start),
-                ],
-                limit=1,
-            )
+        maturity = Maturity.search(
+            [
+                ("company_id", "=", snap.company_id.id),
+                ("granularity", "=", snap.granularity),
+                ("date_start", "=", snap.date_start),
+            ],
+            limit=1,
         )
         if not maturity:
             return {"found": False, "reason": self.env._("not computed")}
