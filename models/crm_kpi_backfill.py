@@ -9,10 +9,13 @@ from ..kpi import period as P
 class CrmKpiBackfill(models.Model):
     """A recomputation of KPI history over a date range.
 
-    It remembers how far it got: the position advances after every period and
-    is committed in the background run, so an interrupted backfill resumes
-    where it stopped.  Recomputing a period replaces its snapshots, so a
-    period computed twice is never duplicated."""
+    The form records the request; the scheduled action "run backfills"
+    computes it in the background, oldest period first.  It remembers how
+    far it got: the position advances with every period and is committed
+    with it, so a backfill interrupted by the cron's time limit, a killed
+    worker or a lost database connection resumes where it stopped, with no
+    period computed twice and none skipped.  Recomputing a period replaces
+    its snapshots, so even a period computed twice is never duplicated."""
 
     _name = "crm.kpi.backfill"
     _description = "CRM KPI Backfill"
@@ -40,6 +43,7 @@ class CrmKpiBackfill(models.Model):
             ("running", "Running"),
             ("done", "Done"),
             ("failed", "Done with errors"),
+            ("cancelled", "Cancelled"),
         ],
         default="draft",
         required=True,
@@ -48,7 +52,10 @@ class CrmKpiBackfill(models.Model):
     position = fields.Integer(readonly=True, help="Periods processed so far.")
     total = fields.Integer(compute="_compute_total")
     failed_count = fields.Integer(readonly=True)
-    last_period = fields.Char(readonly=True)
+    error_log = fields.Text(
+        "Errors", readonly=True, help="The periods that failed, and why."
+    )
+    last_period = fields.Char(readonly=True, string="Current Period")
     progress = fields.Float(compute="_compute_total")
 
     @api.model
@@ -103,52 +110,91 @@ class CrmKpiBackfill(models.Model):
             rec.progress = 100.0 * rec.position / rec.total if rec.total else 0.0
 
     def _process(self, commit=False):
+        """Compute the periods not done yet.  With ``commit`` (the scheduled
+        action), commit after each period and stop when the cron's time is
+        up or the backfill was cancelled meanwhile; returns whether every
+        backfill of ``self`` is finished."""
         snapshot = self.env["crm.kpi.snapshot"]
         for rec in self:
+            if rec.state == "cancelled":
+                continue
             tasks = rec._tasks()
             rec.state = "running"
 
-            def progress(done, company, granularity, start, rec=rec, base=rec.position):
-                rec.write(
-                    {
-                        "position": base + done,
-                        "last_period": " ".join(
-                            (
-                                company.name,
-                                granularity,
-                                P.period_label(
-                                    granularity, start, company.kpi_period_calendar
-                                ),
-                            )
-                        ),
-                    }
+            def progress(
+                done, company, granularity, start, error, rec=rec, base=rec.position
+            ):
+                label = " ".join(
+                    (
+                        company.name,
+                        granularity,
+                        P.period_label(granularity, start, company.kpi_period_calendar),
+                    )
                 )
+                values = {"position": base + done, "last_period": label}
+                if error:
+                    values["failed_count"] = rec.failed_count + 1
+                    values["error_log"] = "\n".join(
+                        filter(None, (rec.error_log, f"{label}: {error}"))
+                    )
+                rec.write(values)
 
-            _done, failed = snapshot._run_tasks(
-                tasks[rec.position :], progress=progress, commit=commit
+            def keep_going(rec=rec):
+                # a manager may have cancelled it since the last commit
+                rec.invalidate_recordset(["state"])
+                return rec.state == "running"
+
+            run = snapshot._run_tasks(
+                tasks[rec.position :],
+                progress=progress,
+                commit=commit,
+                keep_going=keep_going,
             )
-            rec.failed_count += failed
+            if run.stopped:
+                return False
             rec.state = "failed" if rec.failed_count else "done"
             if commit:
                 self.env["ir.cron"]._commit_progress(0)
         return True
 
     def action_run(self):
-        """Run now, in this request."""
+        """Run now, in this request (scripts and tests; the form starts the
+        background run)."""
         self._process(commit=False)
         return True
 
     def action_run_background(self):
-        self.write({"state": "running"})
+        """Record the request and return at once: the scheduled action
+        computes it, in batches that fit its time limit."""
+        self.filtered(lambda b: b.state in ("draft", "cancelled")).write(
+            {"state": "running"}
+        )
         self.env.ref("crm_success_kpi.ir_cron_crm_kpi_backfill")._trigger()
+        return True
+
+    def action_cancel(self):
+        """Stop a backfill: the run stops after the period it is computing;
+        what it computed stays.  Starting it again resumes from there."""
+        self.filtered(lambda b: b.state == "running").write({"state": "cancelled"})
         return True
 
     def action_reset(self):
         self.write(
-            {"state": "draft", "position": 0, "failed_count": 0, "last_period": False}
+            {
+                "state": "draft",
+                "position": 0,
+                "failed_count": 0,
+                "error_log": False,
+                "last_period": False,
+            }
         )
         return True
 
     @api.model
     def _cron_process(self):
-        self.search([("state", "=", "running")], order="id")._process(commit=True)
+        """The running backfills, oldest first, until the cron's time is up;
+        Odoo runs the action again at once while periods remain."""
+        for backfill in self.search([("state", "=", "running")], order="id"):
+            if not backfill._process(commit=True):
+                return False
+        return True

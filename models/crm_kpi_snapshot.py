@@ -1,5 +1,8 @@
+import json
 import logging
+from collections import namedtuple
 
+import psycopg2
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
@@ -11,6 +14,22 @@ from ..kpi import base as kpi_base
 from ..kpi import period as P
 
 _logger = logging.getLogger(__name__)
+
+# how far the daily computation got, kept until it has computed every period
+RECENT_RUN_PARAM = "crm_success_kpi.recent_run"
+# what a concurrent computation of the same period may raise
+CONCURRENCY_ERRORS = (
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.DeadlockDetected,
+)
+
+
+class TaskRun(namedtuple("TaskRun", "done failed stopped")):
+    """What a run of period computations did: periods done and failed,
+    whether it stopped before the last one (time up or cancelled)."""
+
+    __slots__ = ()
+
 
 GRANULARITY = [
     ("week", "Week"),
@@ -402,14 +421,26 @@ class CrmKpiSnapshot(models.Model):
     @api.model
     def _cron_compute_recent(self):
         """Daily: the current and the previous period of every granularity,
-        for every company.  A failing company or period is logged and the
-        others go on; the cron commits after every period, so a rerun after
-        an interruption starts where it stopped (periods computed since the
-        run began are skipped)."""
+        for every company, then the reconciliation of yesterday's periods.
+
+        A failing company or period is logged and the others go on.  The run
+        commits after every period and stops when the cron's time is up; the
+        next run (Odoo triggers it at once) resumes with the periods not yet
+        computed since the run began (its position is a system parameter
+        committed with each period), so no period is computed twice and none
+        is skipped.  A worker killed mid-run resumes the same way."""
         today = fields.Date.context_today(self)
-        started = fields.Datetime.now()
+        params = self.env["ir.config_parameter"].sudo()
+        marker = self._recent_run_marker(params.get_param(RECENT_RUN_PARAM))
+        now = fields.Datetime.now()
+        if not marker or marker["day"] != fields.Date.to_string(now.date()):
+            # a new run (an unfinished one of another day is not resumed:
+            # its "current" periods are no longer today's)
+            marker = {"day": fields.Date.to_string(now.date()), "position": 0}
         tasks = []
-        for company in self.env["res.company"].sudo().search([("active", "=", True)]):
+        for company in (
+            self.env["res.company"].sudo().search([("active", "=", True)], order="id")
+        ):
             calendar = company.kpi_period_calendar or "gregorian"
             for granularity in P.GRANULARITIES:
                 current = P.period_start(granularity, today, calendar)
@@ -418,41 +449,74 @@ class CrmKpiSnapshot(models.Model):
                     (company, granularity, previous),
                     (company, granularity, current),
                 ]
-        self._run_tasks(
-            tasks, skip_computed_since=started.replace(hour=0, minute=0, second=0)
-        )
+
+        def progress(done, company, granularity, start, error, base=marker["position"]):
+            # committed with the period: a killed run resumes after it
+            params.set_param(
+                RECENT_RUN_PARAM,
+                json.dumps({"day": marker["day"], "position": base + done}),
+            )
+
+        run = self._run_tasks(tasks[marker["position"] :], progress=progress)
+        if run.stopped:
+            return run
         # then check that yesterday's stored values agree with their records
         try:
             with self.env.cr.savepoint():
                 self._cron_reconcile_yesterday()
         except Exception:
             _logger.exception("CRM KPIs: reconciling yesterday's periods failed")
+        params.set_param(RECENT_RUN_PARAM, False)
+        return run
+
+    @staticmethod
+    def _recent_run_marker(raw):
+        """The unfinished daily run: ``{"day", "position"}``, or None."""
+        try:
+            marker = json.loads(raw or "null")
+        except ValueError:
+            return None
+        if not isinstance(marker, dict) or not isinstance(marker.get("position"), int):
+            return None
+        return marker
 
     @api.model
-    def _run_tasks(self, tasks, skip_computed_since=None, progress=None, commit=True):
+    def _run_tasks(self, tasks, progress=None, commit=True, keep_going=None):
         """Compute ``tasks`` (company, granularity, start) one by one, each in
-        a savepoint, committing between them through ``_commit_progress``.
-        Returns ``(done, failed)`` counts."""
+        a savepoint.
+
+        With ``commit``, the work is committed after every period through
+        ``_commit_progress``; the run stops when that says the cron's time is
+        up, or when ``keep_going()`` (asked after each commit) returns False.
+        ``progress(index, company, granularity, start, error)`` is called
+        after each period, before the commit, with the error message of a
+        failed period.  Returns a :class:`TaskRun` ``(done, failed,
+        stopped)``: ``done`` and ``failed`` count the tasks processed (the
+        first ``done + failed`` of ``tasks``), ``stopped`` whether the run
+        ended before the last one."""
         cron = self.env["ir.cron"]
         done = failed = 0
         for index, (company, granularity, start) in enumerate(tasks):
-            if skip_computed_since and self.sudo().search_count(
-                [
-                    ("company_id", "=", company.id),
-                    ("granularity", "=", granularity),
-                    ("date_start", "=", start),
-                    ("computed_at", ">=", skip_computed_since),
-                ],
-                limit=1,
-            ):
-                done += 1
-                continue
+            error = None
             try:
-                with self.env.cr.savepoint():
-                    self._compute_company_period(company, granularity, start)
+                self._compute_task(company, granularity, start, commit=commit)
                 done += 1
-            except Exception:
+            except CONCURRENCY_ERRORS:
+                if not commit:
+                    # in a request: Odoo retries the whole request
+                    raise
                 failed += 1
+                error = "concurrent update"
+                _logger.exception(
+                    "CRM KPIs: computing %s %s of %s failed twice on a "
+                    "concurrent update",
+                    granularity,
+                    start,
+                    company.name,
+                )
+            except Exception as exc:
+                failed += 1
+                error = str(exc) or exc.__class__.__name__
                 _logger.exception(
                     "CRM KPIs: computing %s %s of %s failed",
                     granularity,
@@ -460,10 +524,50 @@ class CrmKpiSnapshot(models.Model):
                     company.name,
                 )
             if progress:
-                progress(index + 1, company, granularity, start)
-            if commit:
-                cron._commit_progress(1, remaining=len(tasks) - index - 1)
-        return done, failed
+                progress(index + 1, company, granularity, start, error)
+            if not commit:
+                continue
+            left = cron._commit_progress(1, remaining=len(tasks) - index - 1)
+            last = index + 1 == len(tasks)
+            if not last and keep_going and not keep_going():
+                return TaskRun(done, failed, True)
+            if not last and left <= 0:
+                _logger.info(
+                    "CRM KPIs: time is up after %s of %s periods; the next run "
+                    "resumes with the others",
+                    index + 1,
+                    len(tasks),
+                )
+                return TaskRun(done, failed, True)
+        return TaskRun(done, failed, False)
+
+    @api.model
+    def _compute_task(self, company, granularity, start, commit=True):
+        """One period of one company, in a savepoint.
+
+        Two computations of the same period queue on its advisory lock, but
+        the second one's transaction may have read the database before it
+        waited: under REPEATABLE READ it then cannot update the rows the
+        first one committed (a serialization failure).  With ``commit``,
+        the period is then computed once more, in a new transaction whose
+        snapshot sees the first run's rows."""
+        try:
+            with self.env.cr.savepoint():
+                return self._compute_company_period(company, granularity, start)
+        except CONCURRENCY_ERRORS:
+            if not commit:
+                raise
+            _logger.info(
+                "CRM KPIs: %s %s of %s was computed concurrently; computing it "
+                "again in a new transaction",
+                granularity,
+                start,
+                company.name,
+            )
+        self.env["ir.cron"]._commit_progress(0)
+        self.env.invalidate_all()
+        with self.env.cr.savepoint():
+            return self._compute_company_period(company, granularity, start)
 
     @api.model
     def backfill(self, months=24, granularities=None, companies=None, date_to=None):

@@ -255,7 +255,7 @@ class TestEngine(KpiCase):
         with self.assertLogs(
             "odoo.addons.crm_success_kpi.models.crm_kpi_snapshot", "ERROR"
         ):
-            done, failed = self.Snapshot._run_tasks(tasks, commit=False)
+            done, failed, _stopped = self.Snapshot._run_tasks(tasks, commit=False)
         self.assertEqual((done, failed), (2, 1))
 
     @users("kpi_salesman_testengine")

@@ -159,7 +159,12 @@ class TestKpiScheduling(KpiCase):
         # committing after each of them
         patch, calls = self.interrupt_after(99)
         cron = type(self.env["ir.cron"])
-        with patch, mock.patch.object(cron, "_commit_progress") as commits:
+        with (
+            patch,
+            mock.patch.object(
+                cron, "_commit_progress", return_value=float("inf")
+            ) as commits,
+        ):
             self.env["crm.kpi.backfill"]._cron_process()
         self.assertEqual(len(calls), 5)
         self.assertEqual(commits.call_count, 5 + 1)
@@ -215,7 +220,9 @@ class TestKpiScheduling(KpiCase):
         Model = type(self.env["crm.kpi.snapshot"])
         with (
             mock.patch.object(Model, "_compute_company_period", compute),
-            mock.patch.object(type(self.env["ir.cron"]), "_commit_progress"),
+            mock.patch.object(
+                type(self.env["ir.cron"]), "_commit_progress", return_value=float("inf")
+            ),
         ):
             self.assertTrue(
                 self.interrupted(self.env["crm.kpi.snapshot"]._cron_compute_recent)
@@ -239,6 +246,160 @@ class TestKpiScheduling(KpiCase):
         }
         self.assertFalse(done_with_snapshots & set(calls), "no period done twice")
         self.assertEqual(len(set(first) | set(calls)), 16)
+
+    # -- time budget, cancellation, background -------------------------------
+    def budget(self, periods_per_run):
+        """A fake ``_commit_progress``: a cron run whose time is up after
+        ``periods_per_run`` committed periods (``reset()`` starts the next
+        run), and the list of periods it was told were committed."""
+        state = {"left": periods_per_run}
+
+        def commit_progress(this, processed=0, remaining=None, deactivate=False):
+            state["left"] -= processed
+            return 60.0 if state["left"] > 0 else 0.0
+
+        def reset():
+            state["left"] = periods_per_run
+
+        patch = mock.patch.object(
+            type(self.env["ir.cron"]), "_commit_progress", commit_progress
+        )
+        return patch, reset
+
+    def test_backfill_honours_the_time_budget(self):
+        """Three periods per cron run: the eight periods take three runs,
+        each resuming where the previous one stopped; every period is
+        computed exactly once."""
+        backfill = self.backfill()
+        backfill.action_run_background()
+        self.assertEqual((backfill.state, backfill.position), ("running", 0))
+        patch, calls = self.interrupt_after(99)
+        budget, reset = self.budget(3)
+        runs = []
+        with patch, budget:
+            for _run in range(10):
+                reset()
+                finished = self.env["crm.kpi.backfill"]._cron_process()
+                runs.append((len(calls), backfill.position, finished))
+                if finished:
+                    break
+        self.assertEqual(runs, [(3, 3, False), (6, 6, False), (8, 8, True)])
+        self.assertEqual(len(calls), len(set(calls)), "no period computed twice")
+        self.assertEqual(len(calls), backfill.total, "none skipped")
+        self.assertEqual(backfill.state, "done")
+        self.assertHistory()
+
+    def test_cancelled_backfill_stops_and_resumes(self):
+        """A manager cancels while the cron computes the second period (from
+        another transaction: the run sees it after its commit): the run
+        stops there; starting it again computes the other six."""
+        backfill = self.backfill()
+        backfill.action_run_background()
+        real = type(self.env["crm.kpi.snapshot"])._compute_company_period
+        calls = []
+
+        def compute(this, company, granularity, start):
+            calls.append((granularity, start))
+            if len(calls) == 2:
+                self.cr.execute(
+                    SQL(
+                        "UPDATE crm_kpi_backfill SET state = 'cancelled' WHERE id = %s",
+                        backfill.id,
+                    )
+                )
+            return real(this, company, granularity, start)
+
+        Snapshot = type(self.env["crm.kpi.snapshot"])
+        budget, _reset = self.budget(99)
+        with mock.patch.object(Snapshot, "_compute_company_period", compute), budget:
+            self.assertFalse(self.env["crm.kpi.backfill"]._cron_process())
+            self.assertEqual((backfill.state, backfill.position), ("cancelled", 2))
+            # cancelled: the next scheduled run leaves it alone
+            self.assertTrue(self.env["crm.kpi.backfill"]._cron_process())
+            self.assertEqual(len(calls), 2)
+            backfill.action_run_background()
+            self.assertTrue(self.env["crm.kpi.backfill"]._cron_process())
+        self.assertEqual(len(calls), 8)
+        self.assertEqual(len(set(calls)), 8)
+        self.assertEqual((backfill.state, backfill.position), ("done", 8))
+        self.assertHistory()
+
+    def test_start_returns_at_once(self):
+        """Start records the request and wakes the scheduled action: nothing
+        is computed in the request."""
+        backfill = self.backfill()
+        cron = self.env.ref("crm_success_kpi.ir_cron_crm_kpi_backfill")
+        triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        with mock.patch.object(
+            type(self.env["crm.kpi.snapshot"]), "_compute_company_period"
+        ) as compute:
+            backfill.action_run_background()
+        compute.assert_not_called()
+        self.assertEqual(backfill.state, "running")
+        self.assertEqual(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
+            triggers + 1,
+        )
+        backfill.action_cancel()
+        self.assertEqual(backfill.state, "cancelled")
+
+    def test_failed_period_is_listed_on_the_backfill(self):
+        Snapshot = type(self.env["crm.kpi.snapshot"])
+        real = Snapshot._compute_company_period
+
+        def compute(this, company, granularity, start):
+            if start == D(2026, 8, 1):
+                raise ValueError("no exchange rate")
+            return real(this, company, granularity, start)
+
+        backfill = self.backfill()
+        with (
+            mock.patch.object(Snapshot, "_compute_company_period", compute),
+            self.assertLogs(SNAPSHOT, "ERROR"),
+        ):
+            backfill.action_run()
+        self.assertEqual((backfill.state, backfill.failed_count), ("failed", 1))
+        self.assertIn("month", backfill.error_log)
+        self.assertIn("no exchange rate", backfill.error_log)
+        self.assertEqual(backfill.position, 8)
+
+    def test_daily_cron_honours_the_time_budget(self):
+        """Five periods per run: the 16 periods of the two companies take
+        four runs; each period is computed once; the reconciliation runs
+        once, after the last period, and the run's marker is then gone."""
+        real = type(self.env["crm.kpi.snapshot"])._compute_company_period
+        calls = []
+
+        def compute(this, company, granularity, start):
+            if company not in (self.company, self.company_b):
+                return this.browse()
+            calls.append((company.id, granularity, start))
+            return real(this, company, granularity, start)
+
+        Snapshot = type(self.env["crm.kpi.snapshot"])
+        others = self.env["res.company"].search_count(
+            [("id", "not in", (self.company | self.company_b).ids)]
+        )
+        budget, reset = self.budget(5)
+        stops = []
+        with (
+            mock.patch.object(Snapshot, "_compute_company_period", compute),
+            mock.patch.object(Snapshot, "_cron_reconcile_yesterday") as reconcile,
+            budget,
+        ):
+            for _run in range(20):
+                reset()
+                run = self.env["crm.kpi.snapshot"]._cron_compute_recent()
+                stops.append(run.stopped)
+                if not run.stopped:
+                    break
+        self.assertEqual(len(calls), 16)
+        self.assertEqual(len(set(calls)), 16, "no period computed twice")
+        # other companies of the database take their share of the budget
+        self.assertEqual(len(stops), -(-(16 + 8 * others) // 5))
+        reconcile.assert_called_once()
+        params = self.env["ir.config_parameter"].sudo()
+        self.assertFalse(params.get_param("crm_success_kpi.recent_run"))
 
     # -- isolated failures ----------------------------------------------------
     def test_failing_company_does_not_stop_the_others(self):
