@@ -16,6 +16,11 @@ GROUPINGS = [
     ("last", "Last period"),
     ("none", "Not combined"),
 ]
+# what managers may change: an upgrade keeps their edits of these fields and
+# updates the rest (code, area, unit, grouping, factor: what the engine
+# relies on) from the addon's data
+MANAGER_FIELDS = ("name", "sequence", "direction", "description", "headline", "active")
+
 UNITS = [
     ("count", "Count"),
     ("percent", "Percent"),
@@ -63,11 +68,44 @@ class CrmKpiDefinition(models.Model):
     description = fields.Text(translate=True, help="The formula, in words.")
     active = fields.Boolean(default=True)
     headline = fields.Boolean(help="Shown with a trend chart in the success report.")
+    edited_fields = fields.Char(
+        "Edited by a Manager",
+        readonly=True,
+        copy=False,
+        help="The fields a manager changed (among name, sequence, direction, "
+        "description, headline, active): upgrades of the addon keep them and "
+        "update the others.  Restore the Addon's Texts clears the list.",
+    )
 
     _code_unique = models.Constraint("UNIQUE(code)", "A KPI code must be unique.")
     _factor_positive = models.Constraint(
         "CHECK(factor > 0)", "A KPI's factor must be positive."
     )
+
+    def write(self, vals):
+        if not self.env.context.get("crm_kpi_data_load"):
+            edited = set(vals) & set(MANAGER_FIELDS)
+            if edited:
+                for kpi in self:
+                    names = set(filter(None, (kpi.edited_fields or "").split(",")))
+                    super(CrmKpiDefinition, kpi).write(
+                        {"edited_fields": ",".join(sorted(names | edited))}
+                    )
+        return super().write(vals)
+
+    def _load_records_write(self, values):
+        """An upgrade writes the addon's data: what a manager edited stays."""
+        edited = set(filter(None, (self.edited_fields or "").split(",")))
+        values = {k: v for k, v in values.items() if k not in edited}
+        return super(
+            CrmKpiDefinition, self.with_context(crm_kpi_data_load=True)
+        )._load_records_write(values)
+
+    def action_restore_addon_texts(self):
+        """Forget the managers' edits: the next upgrade of the addon brings
+        its own name, sequence, direction, description and headline back."""
+        self.with_context(crm_kpi_data_load=True).write({"edited_fields": False})
+        return True
 
     @api.depends("name", "code")
     def _compute_display_name(self):

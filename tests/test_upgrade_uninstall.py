@@ -130,6 +130,51 @@ class TestKpiUpgrade(KpiCase):
         for key in before:
             self.assertEqual(after[key], before[key], key)
 
+    def test_upgrade_keeps_managers_catalogue_edits(self):
+        """A manager's headline, sequence, direction and description stay;
+        what the addon owns (unit, grouping, factor, and the texts nobody
+        edited) comes back from its data."""
+        churn = self.env.ref("crm_success_kpi.kpi_churn_rate")
+        nps = self.env.ref("crm_success_kpi.kpi_nps")
+        shipped = churn.read(["unit", "grouping", "factor"])[0]
+        nps_shipped = nps.read(["description", "sequence", "headline"])[0]
+        headline = not churn.headline
+        manager = self.env(user=self.manager)["crm.kpi.definition"]
+        manager.browse(churn.id).write(
+            {
+                "headline": headline,
+                "sequence": 999,
+                "direction": "up",
+                "description": "Our own words for churn.",
+            }
+        )
+        self.assertEqual(churn.edited_fields, "description,direction,headline,sequence")
+        # an older version of the addon had shipped other values
+        churn.sudo().with_context(crm_kpi_data_load=True).write(
+            {"unit": "count", "grouping": "sum", "factor": 1.0}
+        )
+        nps.sudo().with_context(crm_kpi_data_load=True).write(
+            {"description": "An old formula.", "sequence": 1, "headline": False}
+        )
+        self.assertFalse(nps.edited_fields)
+        self.upgrade()
+        self.env.invalidate_all()
+        self.assertEqual(
+            (churn.headline, churn.sequence, churn.direction, churn.description),
+            (headline, 999, "up", "Our own words for churn."),
+        )
+        self.assertEqual(churn.read(["unit", "grouping", "factor"])[0], shipped)
+        self.assertEqual(
+            nps.read(["description", "sequence", "headline"])[0], nps_shipped
+        )
+        # restored: the next upgrade brings the addon's texts back
+        churn.action_restore_addon_texts()
+        self.upgrade()
+        self.env.invalidate_all()
+        self.assertEqual(churn.direction, "down")
+        self.assertNotEqual(churn.description, "Our own words for churn.")
+        self.assertFalse(churn.edited_fields)
+
     def test_history_still_recomputes_in_place_after_upgrade(self):
         before = self.state()["snapshots"]
         self.upgrade()
