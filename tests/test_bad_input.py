@@ -420,3 +420,103 @@ class TestKpiBadInput(KpiCase):
         wizard = Wizard.create({"date": D(2016, 1, 15)})
         with self.fails(UserError, "No KPIs are computed for"):
             wizard.action_print()
+
+
+@tagged("post_install", "-at_install")
+class TestCostImportScreen(KpiCase):
+    """A cost file through Odoo's import screen (``base_import``), as a
+    manager uploads it: header row, then one row per entry."""
+
+    def execute(self, content, dryrun=False):
+        Import = self.env["base_import.import"].with_user(self.manager)
+        wizard = Import.create(
+            {
+                "res_model": "crm.kpi.cost",
+                "file": content.encode(),
+                "file_name": "costs.csv",
+                "file_type": "text/csv",
+            }
+        )
+        options = {
+            "has_headers": True,
+            "quoting": '"',
+            "separator": ",",
+            "encoding": "utf-8",
+            "date_format": "%Y-%m-%d",
+            "float_decimal_separator": ".",
+            "float_thousand_separator": "",
+        }
+        fields = ["name", "date", "amount", "category"]
+        return wizard.execute_import(fields, fields, options, dryrun=dryrun)
+
+    def errors(self, result):
+        """The error messages, each with the data row it names (1 = the
+        first row after the header): the screen shows it beside the
+        message, from ``rows``, or base_import's own date check says it."""
+        found = []
+        for message in result["messages"]:
+            if message["type"] != "error":
+                continue
+            rows = message.get("rows")
+            row = rows["from"] + 1 if rows else None
+            found.append((row, message["message"]))
+        return found
+
+    @mute_logger(
+        "odoo.sql_db", "odoo.models", "odoo.addons.base_import.models.base_import"
+    )
+    def test_bad_rows_are_named_and_nothing_is_imported(self):
+        """Each bad input as the second row of a three-row file: a message
+        naming the row and what is wrong, and no row of the file saved."""
+        good = "Ads,2026-10-01,100,marketing\n", "Booth,2026-10-04,50,sales\n"
+        cases = [
+            # bad date: base_import checks the column before anything
+            (
+                "Fair,2026-02-31,80,sales\n",
+                None,
+                ["Column date contains incorrect values", "line 2", "out of range"],
+            ),
+            (
+                "Fair,04/10/2026,80,sales\n",
+                None,
+                ["Column date contains incorrect values", "line 2"],
+            ),
+            # negative and zero amounts: the entry and its date are named
+            (
+                "Refund,2026-10-02,-30,marketing\n",
+                2,
+                ["Refund of 2026-10-02", "greater than zero (got -30.0)"],
+            ),
+            ("Free,2026-10-02,0,marketing\n", 2, ["Free of 2026-10-02", "(got 0.0)"]),
+            # unknown category
+            (
+                "Coffee,2026-10-03,12,catering\n",
+                2,
+                ["catering", "Category"],
+            ),
+            # not a number
+            ("Gift,2026-10-03,twelve,sales\n", None, ["twelve"]),
+        ]
+        before = self.env["crm.kpi.cost"].search_count([])
+        header = "Description,Date,Amount,Category\n"
+        for bad, row, expected in cases:
+            with self.subTest(row=bad.strip()):
+                result = self.execute(header + good[0] + bad + good[1])
+                self.assertFalse(result.get("ids"))
+                self.assertEqual(self.env["crm.kpi.cost"].search_count([]), before)
+                errors = self.errors(result)
+                self.assertTrue(errors, result)
+                if row:
+                    # the row's own message; Odoo also repeats the error of
+                    # its first, whole-file attempt on row 1, so every
+                    # message names the bad entry itself
+                    self.assertIn(row, {r for r, _m in errors}, errors)
+                for _row, text in errors:
+                    for part in expected:
+                        self.assertIn(part, text)
+        # the same file, corrected: every row imported, marked as imported
+        result = self.execute(header + good[0] + "Fair,2026-02-28,80,sales\n" + good[1])
+        self.assertEqual(len(result["ids"]), 3, result["messages"])
+        costs = self.env["crm.kpi.cost"].browse(result["ids"])
+        self.assertEqual(set(costs.mapped("source")), {"import"})
+        self.assertEqual(sum(costs.mapped("amount")), 230.0)
