@@ -45,6 +45,7 @@
     "assets": {
         "web.assets_backend": [
             "crm_success_kpi/static/src/drill/*",
+            "crm_success_kpi/static/src/dashboard/*",
         ],
         "web.assets_tests": [
             "crm_success_kpi/static/tests/tours/*.js",

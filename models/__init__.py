@@ -29,3 +29,4 @@ from . import survey_user_input
 from . import helpdesk_ticket_team
 from . import helpdesk_ticket
 from . import mail_message
+from . import crm_kpi_dashboard
