@@ -1,3 +1,5 @@
+from markupsafe import Markup, escape
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_compare
@@ -229,6 +231,61 @@ class CrmKpiValue(models.Model):
 
     def action_open_numerator(self):
         return self._drill("numerator")
+
+    @api.model
+    def action_overview(self):
+        """The Overview, opened on a scope the user may read: the company for
+        those who read company figures, else his own salesperson scope (or
+        the first scope he may read), with an empty-state message that fits
+        his rights."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_success_kpi.crm_kpi_value_action_overview"
+        )
+        user = self.env.user
+        context = {"search_default_month": 1, "search_default_kpi_revenue": 1}
+        company = [("company_id", "=", self.env.company.id)]
+        may_read_company = user.has_group(
+            "crm_success_kpi.group_crm_kpi_manager"
+        ) or user.has_group("sales_team.group_sale_salesman_all_leads")
+        readable = self.search(company, limit=1)
+        if may_read_company:
+            context["search_default_scope_company"] = 1
+        elif self.search_count(
+            company + [("scope", "=", "user"), ("user_id", "=", user.id)], limit=1
+        ):
+            context["search_default_my_scope"] = 1
+        elif readable:
+            context[f"search_default_scope_{readable.scope}"] = 1
+            if readable.scope in ("agent", "helpdesk_team"):
+                del context["search_default_kpi_revenue"]
+                context["search_default_kpi_tickets_closed"] = 1
+        if readable:
+            title = self.env._("No KPI value matches these filters")
+            text = self.env._("Remove a filter or pick another period or scope.")
+        elif user.has_group("crm_success_kpi.group_crm_kpi_manager"):
+            title = self.env._("No KPI computed yet")
+            text = self.env._(
+                "KPIs are computed every night. Run a backfill from "
+                "Configuration to fill the history now."
+            )
+        elif may_read_company:
+            title = self.env._("No KPI computed yet")
+            text = self.env._(
+                "KPIs are computed every night; a KPI manager can run a "
+                "backfill to fill the history now."
+            )
+        else:
+            title = self.env._("Nothing in your scope yet")
+            text = self.env._(
+                "Your own KPIs (your sales, leads or tickets) appear here once "
+                "the nightly computation has covered a period in which you "
+                "have some."
+            )
+        action["context"] = context
+        action["help"] = Markup(
+            '<p class="o_view_nocontent_smiling_face">%s</p><p>%s</p>'
+        ) % (escape(title), escape(text))
+        return action
 
     def action_open_denominator(self):
         return self._drill("denominator")

@@ -94,7 +94,7 @@ class CrmKpiReconcileLine(models.TransientModel):
     snapshot_id = fields.Many2one("crm.kpi.snapshot", readonly=True)
     period_label = fields.Char(related="snapshot_id.period_label", string="Period")
     scope = fields.Selection(related="snapshot_id.scope")
-    snapshot_name = fields.Char(related="snapshot_id.name", string="Snapshot")
+    snapshot_name = fields.Char(related="snapshot_id.name", string="Snapshot Name")
     kpi_code = fields.Char(string="KPI", readonly=True)
     part = fields.Selection(
         [("numerator", "Numerator"), ("denominator", "Denominator")], readonly=True
