@@ -93,8 +93,11 @@ class CrmKpiDashboard(models.AbstractModel):
             "areas": [],
             "maturity": self._maturity(company, granularity, start),
             "computed_at": False,
+            "empty": False,
         }
         if not scope_key:
+            title, text = self.env["crm.kpi.value"]._empty_state()
+            result["empty"] = {"title": title, "text": text}
             return result
         values = self._values(company, granularity, scope_key, spark + [year_ago])
         computed = [v["computed_at"] for v in values.values() if v["computed_at"]]
@@ -102,7 +105,7 @@ class CrmKpiDashboard(models.AbstractModel):
             fields.Datetime.to_string(max(computed)) if computed else False
         )
         areas = dict(AREAS)
-        kpis = self.env["crm.kpi.definition"].search([])
+        kpis = self.env["crm.kpi.definition"].search([("active", "=", True)])
         by_area = {}
         for kpi in kpis:
             by_area.setdefault(kpi.area, []).append(

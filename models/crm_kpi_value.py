@@ -233,6 +233,27 @@ class CrmKpiValue(models.Model):
         return self._drill("numerator")
 
     @api.model
+    def _empty_state(self):
+        """``(title, text)`` for a user who reads no value of the company
+        yet, saying what he can do about it with his rights."""
+        user = self.env.user
+        if user.has_group("crm_success_kpi.group_crm_kpi_manager"):
+            return self.env._("No KPI computed yet"), self.env._(
+                "KPIs are computed every night. Run a backfill from "
+                "Configuration to fill the history now."
+            )
+        if user.has_group("sales_team.group_sale_salesman_all_leads"):
+            return self.env._("No KPI computed yet"), self.env._(
+                "KPIs are computed every night; a KPI manager can run a "
+                "backfill to fill the history now."
+            )
+        return self.env._("Nothing in your scope yet"), self.env._(
+            "Your own KPIs (your sales, leads or tickets) appear here once "
+            "the nightly computation has covered a period in which you "
+            "have some."
+        )
+
+    @api.model
     def action_overview(self):
         """The Overview, opened on a scope the user may read: the company for
         those who read company figures, else his own salesperson scope (or
@@ -262,25 +283,8 @@ class CrmKpiValue(models.Model):
         if readable:
             title = self.env._("No KPI value matches these filters")
             text = self.env._("Remove a filter or pick another period or scope.")
-        elif user.has_group("crm_success_kpi.group_crm_kpi_manager"):
-            title = self.env._("No KPI computed yet")
-            text = self.env._(
-                "KPIs are computed every night. Run a backfill from "
-                "Configuration to fill the history now."
-            )
-        elif may_read_company:
-            title = self.env._("No KPI computed yet")
-            text = self.env._(
-                "KPIs are computed every night; a KPI manager can run a "
-                "backfill to fill the history now."
-            )
         else:
-            title = self.env._("Nothing in your scope yet")
-            text = self.env._(
-                "Your own KPIs (your sales, leads or tickets) appear here once "
-                "the nightly computation has covered a period in which you "
-                "have some."
-            )
+            title, text = self._empty_state()
         action["context"] = context
         action["help"] = Markup(
             '<p class="o_view_nocontent_smiling_face">%s</p><p>%s</p>'

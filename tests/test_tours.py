@@ -98,6 +98,18 @@ class TestKpiTours(HttpCase):
         self._ensure_browser()
         self.start_tour("/odoo", "crm_success_kpi_manager_tour", login="admin")
 
+    def test_dashboard_tour(self):
+        self._ensure_browser()
+        self.start_tour("/odoo", "crm_success_kpi_dashboard_tour", login="admin")
+
+    def test_dashboard_salesman_tour(self):
+        self._ensure_browser()
+        self.start_tour(
+            "/odoo/action-crm_success_kpi.crm_kpi_dashboard_action",
+            "crm_success_kpi_dashboard_salesman_tour",
+            login="kpi_tour_salesman",
+        )
+
     def test_ticket_tour(self):
         self._ensure_browser()
         self.start_tour(
@@ -181,6 +193,8 @@ class TestKpiTours(HttpCase):
 
     def test_screenshots(self):
         self._ensure_browser()
+        dashboard = "/odoo/action-crm_success_kpi.crm_kpi_dashboard_action"
+        self._capture(dashboard, ".o_crm_kpi_card .o_crm_kpi_spark", "dashboard.png")
         action = "/odoo/action-crm_success_kpi.crm_kpi_value_action_overview"
         self._capture(action, ".o_graph_renderer canvas", "overview_graph.png")
         self._capture(
@@ -197,6 +211,14 @@ class TestKpiTours(HttpCase):
         # the same page for a Persian reader: right to left, in Persian
         load_languages(self.env)
         self._pdf_first_page(lang="fa_IR", name="report_page1_fa.png")
+        admin = self.env.ref("base.user_admin")
+        admin.lang = "fa_IR"
+        try:
+            self._capture(
+                dashboard, ".o_crm_kpi_card .o_crm_kpi_spark", "dashboard_fa.png"
+            )
+        finally:
+            admin.lang = "en_US"
 
     def _pdf_first_page(self, lang=None, name="report_page1.png"):
         if not shutil.which("pdftoppm"):

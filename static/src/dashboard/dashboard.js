@@ -59,7 +59,16 @@ export class CrmKpiDashboard extends Component {
 
     setup() {
         useSubEnv({ config: { ...getDefaultConfig(), ...this.env.config } });
-        useSetupAction();
+        // coming back through the breadcrumbs shows the same period and scope
+        useSetupAction({
+            getLocalState: () => ({
+                granularity: this.state.granularity,
+                dateStart: this.state.dateStart,
+                scopeKey: this.state.scopeKey,
+                showAll: this.state.showAll,
+                search: this.state.search,
+            }),
+        });
         this.orm = useService("orm");
         this.actionService = useService("action");
         this.granularities = [
@@ -77,6 +86,7 @@ export class CrmKpiDashboard extends Component {
             selected: null,
             showAll: false,
             search: "",
+            ...(this.props.state || {}),
         });
         onWillStart(() => this.load());
     }

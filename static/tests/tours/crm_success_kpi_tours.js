@@ -56,8 +56,17 @@ registry.category("web_tour.tours").add("crm_success_kpi_manager_tour", {
             run: "click",
         },
         {
+            content: "the app opens on the dashboard",
+            trigger: ".o_crm_kpi_dashboard .o_crm_kpi_card",
+        },
+        ...openMenu("crm_success_kpi.menu_crm_success_overview", "the Overview"),
+        {
             content: "the Overview opens on the KPI trend graph",
             trigger: ".o_action:has(.o_graph_renderer) .o_breadcrumb:contains('Overview')",
+        },
+        {
+            content: "on the company's figures",
+            trigger: ".o_searchview_facet:contains('Company')",
         },
         {
             content: "switch to the pivot",
@@ -314,6 +323,207 @@ registry.category("web_tour.tours").add("crm_success_kpi_drill_tour", {
         {
             content: "the list shows no warning",
             trigger: ".o_list_view:not(:has(.o_crm_kpi_drill_banner)) .o_data_row",
+        },
+    ],
+});
+
+/** The number shown in a text ("$ 7,771,381.40", "47.64 %", "3.57 h"). */
+function parseNumber(text) {
+    const cleaned = text.replace(/[^0-9.\-]/g, "");
+    return Number.parseFloat(cleaned);
+}
+
+function selectOption(selector, predicate) {
+    const select = document.querySelector(selector);
+    const option = [...select.options].find((o) => predicate(o.value));
+    if (!option) {
+        throw new Error(`no option matches in ${selector}`);
+    }
+    select.value = option.value;
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    return option.value;
+}
+
+registry.category("web_tour.tours").add("crm_success_kpi_dashboard_tour", {
+    url: "/odoo",
+    steps: () => {
+        const seen = {};
+        return [
+            stepUtils.showAppsMenuItem(),
+            {
+                content: "open the CRM Success app",
+                trigger: ".o_app[data-menu-xmlid='crm_success_kpi.menu_crm_success_root']",
+                run: "click",
+            },
+            {
+                content: "the app lands on the dashboard, with the maturity stage",
+                trigger: ".o_crm_kpi_dashboard .o_crm_kpi_maturity .o_crm_kpi_maturity_stage",
+            },
+            {
+                content: "on the company, last closed month",
+                trigger: ".o_crm_kpi_dashboard .o_crm_kpi_card[data-code='revenue'] .o_crm_kpi_card_value",
+                run() {
+                    const scope = document.querySelector(".o_crm_kpi_scope").value;
+                    if (scope !== "company:0") {
+                        throw new Error(`the dashboard opened on ${scope}, not the company`);
+                    }
+                    seen.period = document.querySelector(".o_crm_kpi_period").textContent.trim();
+                },
+            },
+            {
+                content: "go to the previous period",
+                trigger: ".o_crm_kpi_previous",
+                run: "click",
+            },
+            {
+                content: "the period changed",
+                trigger: ".o_crm_kpi_period",
+                run() {
+                    const label = document.querySelector(".o_crm_kpi_period").textContent.trim();
+                    if (!label || label === seen.period) {
+                        throw new Error(`still on ${label}`);
+                    }
+                },
+            },
+            {
+                content: "switch to a sales team",
+                trigger: ".o_crm_kpi_scope",
+                run() {
+                    seen.scope = selectOption(".o_crm_kpi_scope", (v) => v.startsWith("team:"));
+                },
+            },
+            {
+                content: "the team's cards are shown",
+                trigger: ".o_crm_kpi_dashboard:not(:has(.o_crm_kpi_loading)) .o_crm_kpi_card[data-code='revenue']",
+                run() {
+                    const scope = document.querySelector(".o_crm_kpi_scope").value;
+                    if (scope !== seen.scope) {
+                        throw new Error(`the scope is ${scope}, expected ${seen.scope}`);
+                    }
+                },
+            },
+            {
+                content: "back to the company",
+                trigger: ".o_crm_kpi_scope",
+                run() {
+                    selectOption(".o_crm_kpi_scope", (v) => v === "company:0");
+                },
+            },
+            {
+                content: "read the revenue card",
+                trigger: ".o_crm_kpi_dashboard:not(:has(.o_crm_kpi_loading)) .o_crm_kpi_card[data-code='revenue'] .o_crm_kpi_card_value",
+                run() {
+                    const card = document.querySelector(".o_crm_kpi_card[data-code='revenue']");
+                    seen.value = Number.parseFloat(card.dataset.value);
+                    seen.shown = parseNumber(card.querySelector(".o_crm_kpi_card_value").textContent);
+                    if (!(Math.abs(seen.value - seen.shown) < 0.005)) {
+                        throw new Error(`the card shows ${seen.shown} for a value of ${seen.value}`);
+                    }
+                    card.click();
+                },
+            },
+            {
+                content: "the card's detail opens",
+                trigger: ".o_crm_kpi_detail .o_crm_kpi_open_value",
+                run: "click",
+            },
+            {
+                content: "the stored value equals the card",
+                trigger: ".o_form_view .o_field_widget[name='display_value']",
+                run() {
+                    const stored = parseNumber(
+                        document.querySelector(".o_form_view .o_field_widget[name='display_value']").textContent
+                    );
+                    if (!(Math.abs(stored - seen.shown) < 0.005)) {
+                        throw new Error(`stored ${stored}, the card showed ${seen.shown}`);
+                    }
+                },
+            },
+            {
+                content: "back to the dashboard",
+                trigger: ".o_breadcrumb .o_back_button, .o_breadcrumb a:contains('Dashboard')",
+                run: "click",
+            },
+            {
+                content: "the dashboard keeps its period",
+                trigger: ".o_crm_kpi_dashboard .o_crm_kpi_card[data-code='revenue']",
+                run() {
+                    const label = document.querySelector(".o_crm_kpi_period").textContent.trim();
+                    if (label === seen.period) {
+                        throw new Error("the dashboard forgot the period chosen");
+                    }
+                    document.querySelector(".o_crm_kpi_card[data-code='revenue']").click();
+                },
+            },
+            {
+                content: "open the revenue trend",
+                trigger: ".o_crm_kpi_detail .o_crm_kpi_open_trend",
+                run: "click",
+            },
+            {
+                content: "the trend graph of the KPI",
+                trigger: ".o_action:has(.o_graph_renderer canvas) .o_breadcrumb:contains('trend')",
+            },
+            {
+                content: "back to the dashboard",
+                trigger: ".o_breadcrumb .o_back_button, .o_breadcrumb a:contains('Dashboard')",
+                run: "click",
+            },
+            {
+                content: "open the card again",
+                trigger: ".o_crm_kpi_dashboard .o_crm_kpi_card[data-code='revenue']",
+                run: "click",
+            },
+            {
+                content: "drill down to the revenue's orders",
+                trigger: ".o_crm_kpi_detail .o_crm_kpi_open_numerator",
+                run: "click",
+            },
+            {
+                content: "the orders behind the value are listed",
+                trigger: ".o_list_view .o_data_row",
+            },
+            {
+                content: "no error on the way",
+                trigger: "body:not(:has(.o_error_dialog))",
+            },
+        ];
+    },
+});
+
+registry.category("web_tour.tours").add("crm_success_kpi_dashboard_salesman_tour", {
+    url: "/odoo/action-crm_success_kpi.crm_kpi_dashboard_action",
+    steps: () => [
+        {
+            content: "the salesman's dashboard",
+            trigger: ".o_crm_kpi_dashboard .o_crm_kpi_card",
+        },
+        {
+            content: "only his own scope is offered",
+            trigger: ".o_crm_kpi_scope",
+            run() {
+                const options = [...document.querySelectorAll(".o_crm_kpi_scope option")];
+                const values = options.map((o) => o.value);
+                if (values.length !== 1 || !values[0].startsWith("user:")) {
+                    throw new Error(`scopes offered: ${values.join(", ")}`);
+                }
+            },
+        },
+        {
+            content: "and no maturity figures",
+            trigger: ".o_crm_kpi_dashboard:not(:has(.o_crm_kpi_maturity))",
+        },
+        {
+            content: "his Overview opens on his own scope",
+            trigger: ".o_main_navbar [data-menu-xmlid='crm_success_kpi.menu_crm_success_overview']",
+            run: "click",
+        },
+        {
+            content: "with his own filter, not the company's",
+            trigger: ".o_searchview_facet:contains('My Salesperson Scope')",
+        },
+        {
+            trigger: ".o_graph_renderer canvas",
         },
     ],
 });
