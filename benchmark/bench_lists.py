@@ -74,3 +74,62 @@ def measure_list(env, args, results):
             }
     results["list"] = out
     say(f"3. list views: {out}")
+
+
+def measure_dashboard(env, args, results, month):
+    """Measure 10: the dashboard's one call (``get_dashboard``) for the last
+    full month, as a KPI manager (company scope) and as a salesperson (his
+    own scope), on the stored values of the backfill."""
+    user = bench_user(env)
+    company = env.ref("base.main_company")
+    Value = env["crm.kpi.value"]
+    stored = Value.search_count(
+        [
+            ("company_id", "=", company.id),
+            ("granularity", "=", "month"),
+            ("scope", "=", "company"),
+            ("date_start", "=", month),
+        ]
+    )
+    if not stored:
+        results["dashboard"] = {
+            "note": f"not measured: no stored value for {month} (run measure 2)"
+        }
+        say(f"10. dashboard: {results['dashboard']['note']}")
+        return
+    seller = Value.search(
+        [
+            ("company_id", "=", company.id),
+            ("granularity", "=", "month"),
+            ("scope", "=", "user"),
+            ("date_start", "=", month),
+        ],
+        limit=1,
+    ).user_id
+    out = {"month": str(month)}
+    cases = {"manager": (user, None)}
+    if seller:
+        cases["salesperson"] = (seller, f"user:{seller.id}")
+    for name, (who, scope_key) in cases.items():
+        dashboard = env["crm.kpi.dashboard"].with_user(who).with_company(company)
+        kwargs = {"granularity": "month", "date_start": str(month)}
+        if scope_key:
+            kwargs["scope_key"] = scope_key
+        data = dashboard.get_dashboard(**kwargs)  # warm caches
+        runs = []
+        for _i in range(args.repeat):
+            env.invalidate_all()
+            with Timer(env.cr) as t:
+                data = dashboard.get_dashboard(**kwargs)
+            runs.append((t.seconds, t.queries))
+        cards = [c for area in data["areas"] for c in area["cards"]]
+        out[name] = {
+            "scope": data["scope_key"],
+            "scopes": len(data["scopes"]),
+            "cards": len(cards),
+            "with_value": sum(1 for c in cards if c["value"] is not None),
+            "seconds": round(statistics.median(r[0] for r in runs), 4),
+            "queries": int(statistics.median(r[1] for r in runs)),
+        }
+    results["dashboard"] = out
+    say(f"10. dashboard: {out}")

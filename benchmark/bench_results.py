@@ -136,6 +136,34 @@ def table_rows(res):  # noqa: C901
                     verdict(r["seconds"] < TARGETS["report_seconds"]),
                 )
             )
+    d = res.get("dashboard")
+    if d:
+        if "note" in d:
+            rows.append(
+                (
+                    "10. dashboard (`get_dashboard`)",
+                    "not measured",
+                    "",
+                    "< 0.3 s",
+                    d["note"],
+                )
+            )
+        else:
+            for who in ("manager", "salesperson"):
+                r = d.get(who)
+                if not r:
+                    continue
+                rows.append(
+                    (
+                        f"10. dashboard of {d['month'][:7]} for a {who} "
+                        f"(`get_dashboard`, {r['cards']} cards, {r['with_value']} "
+                        f"with a value, {r['scopes']} scopes offered)",
+                        f"{fmt_s(r['seconds'])} ({r['queries']} queries)",
+                        "",
+                        "< 0.3 s, stored values only",
+                        verdict(r["seconds"] < TARGETS["dashboard_seconds"]),
+                    )
+                )
     return rows
 
 

@@ -27,7 +27,9 @@ then measures
    of 10 and 80 partners and leads with all their KPI fields;
 4. creating and updating 1,000 leads, orders and tickets with and without
    the addon (same rows, same code path, rolled back);
-5. rendering the PDF report of one company and month.
+5. rendering the PDF report of one company and month;
+10. the dashboard's call (``get_dashboard``) of the last full month, for a
+   KPI manager and for a salesperson, on the stored values.
 
 and writes ``benchmark/RESULTS.md`` (and the raw figures as JSON in
 ``benchmark/output/``).  Nothing of the measures is committed except the
@@ -56,7 +58,7 @@ from bench_common import (
     setup_odoo,
 )
 from bench_compute import measure_backfill, measure_compute
-from bench_lists import measure_list
+from bench_lists import measure_dashboard, measure_list
 from bench_report import measure_report
 from bench_results import machine, write_results
 from bench_writes import measure_writes
@@ -103,7 +105,7 @@ def parse_args(argv):
     )
     parser.add_argument(
         "--only",
-        default="1,2,3,4,5",
+        default="1,2,3,4,5,10",
         help="comma-separated measures to run (default: all)",
     )
     parser.add_argument("--writes", type=int, default=1000)
@@ -160,7 +162,7 @@ def main(argv=None):
         "machine": machine(pg),
     }
     say(f"sizes {args.sizes}, PostgreSQL {pg.label}")
-    big_needed = args.measures & {1, 2, 3, 5}
+    big_needed = args.measures & {1, 2, 3, 5, 10}
     if big_needed:
         ensure_big_db(pg, args, res)
         say(f"database {args.db} ready after {time.monotonic() - started:.0f}s")
@@ -173,6 +175,10 @@ def main(argv=None):
                 measure_backfill(env, args, res)
             if 3 in args.measures:
                 measure_list(env, args, res)
+            if 10 in args.measures:
+                measure_dashboard(
+                    env, args, res, month or last_full_month(res["end_date"])
+                )
         close_db(args.db)
     if 5 in args.measures:
         measure_report(pg, args, res, month or last_full_month(res["end_date"]))
