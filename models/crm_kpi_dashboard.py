@@ -104,7 +104,12 @@ class CrmKpiDashboard(models.AbstractModel):
         result["computed_at"] = (
             fields.Datetime.to_string(max(computed)) if computed else False
         )
-        areas = dict(AREAS)
+        # the area names as the catalogue's selection gives them, translated
+        areas = dict(
+            self.env["crm.kpi.definition"]
+            ._fields["area"]
+            ._description_selection(self.env)
+        )
         kpis = self.env["crm.kpi.definition"].search([("active", "=", True)])
         by_area = {}
         for kpi in kpis:
@@ -112,7 +117,7 @@ class CrmKpiDashboard(models.AbstractModel):
                 self._card(kpi, values, spark, previous, year_ago, company)
             )
         result["areas"] = [
-            {"key": key, "name": self.env._(areas[key]), "cards": by_area[key]}
+            {"key": key, "name": areas[key], "cards": by_area[key]}
             for key, _name in AREAS
             if key in by_area
         ]

@@ -197,3 +197,16 @@ class TestDashboard(KpiCase):
         empty = Value.with_user(self.salesman).action_overview()
         self.assertIn("Nothing in your scope yet", empty["help"])
         self.assertNotIn("Configuration", empty["help"])
+
+    def test_solar_hijri_periods(self):
+        """A Solar Hijri company's dashboard walks Jalali months."""
+        self.company.kpi_period_calendar = "jalali"
+        data = self.dashboard(date_start="2026-10-01")
+        # Mehr 1405 runs from 23 September to 22 October 2026
+        self.assertEqual(data["date_start"], "2026-09-23")
+        self.assertEqual(data["period_label"], "Mehr 1405")
+        self.assertEqual(data["previous_label"], "Shahrivar 1405")
+        self.assertEqual(data["previous_start"], "2026-08-23")
+        self.assertEqual(data["year_ago_label"], "Mehr 1404")
+        self.assertEqual(data["spark_labels"][-1], "Mehr 1405")
+        self.assertEqual(len(data["spark_labels"]), 12)
