@@ -333,6 +333,17 @@ function parseNumber(text) {
     return Number.parseFloat(cleaned);
 }
 
+/** Wait (polling, at most 10 s) until ``check()`` returns a true value. */
+async function waitUntil(check, message) {
+    const start = Date.now();
+    while (!check()) {
+        if (Date.now() - start > 10000) {
+            throw new Error(message());
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+}
+
 function selectOption(selector, predicate) {
     const select = document.querySelector(selector);
     const option = [...select.options].find((o) => predicate(o.value));
@@ -378,11 +389,12 @@ registry.category("web_tour.tours").add("crm_success_kpi_dashboard_tour", {
             {
                 content: "the period changed",
                 trigger: ".o_crm_kpi_period",
-                run() {
-                    const label = document.querySelector(".o_crm_kpi_period").textContent.trim();
-                    if (!label || label === seen.period) {
-                        throw new Error(`still on ${label}`);
-                    }
+                async run() {
+                    const label = () => document.querySelector(".o_crm_kpi_period").textContent.trim();
+                    await waitUntil(
+                        () => label() && label() !== seen.period,
+                        () => `still on ${label()}`
+                    );
                 },
             },
             {
@@ -395,18 +407,25 @@ registry.category("web_tour.tours").add("crm_success_kpi_dashboard_tour", {
             {
                 content: "the team's cards are shown",
                 trigger: ".o_crm_kpi_dashboard:not(:has(.o_crm_kpi_loading)) .o_crm_kpi_card[data-code='revenue']",
-                run() {
-                    const scope = document.querySelector(".o_crm_kpi_scope").value;
-                    if (scope !== seen.scope) {
-                        throw new Error(`the scope is ${scope}, expected ${seen.scope}`);
-                    }
+                async run() {
+                    const scope = () => document.querySelector(".o_crm_kpi_scope").value;
+                    await waitUntil(
+                        () => scope() === seen.scope && !document.querySelector(".o_crm_kpi_loading"),
+                        () => `the scope is ${scope()}, expected ${seen.scope}`
+                    );
                 },
             },
             {
                 content: "back to the company",
                 trigger: ".o_crm_kpi_scope",
-                run() {
+                async run() {
                     selectOption(".o_crm_kpi_scope", (v) => v === "company:0");
+                    await waitUntil(
+                        () =>
+                            document.querySelector(".o_crm_kpi_scope").value === "company:0" &&
+                            !document.querySelector(".o_crm_kpi_loading"),
+                        () => "the company scope did not load"
+                    );
                 },
             },
             {
