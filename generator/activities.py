@@ -67,6 +67,7 @@ class _ActivitiesMixin:
             when,
         ):
             mid = ids.take()
+            when = min(when, self.end_dt)  # nothing after the generation time
             out.add(
                 "\t".join(
                     (
@@ -280,7 +281,7 @@ class _ActivitiesMixin:
         ]
         act_out = _Copy(cr, "mail_activity", cols)
         act_ids = _Ids(cr, "mail_activity")
-        now = str(self.end_dt.replace(hour=8, minute=0, second=0))
+        now = str(min(self.end_dt, self.end_dt.replace(hour=8, minute=0, second=0)))
         for lid, user, _company, name, is_opp in self.open_leads:
             if rng.random() < (0.3 if is_opp else 0.1):
                 act, label = rng.choice(act_types)

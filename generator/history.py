@@ -44,8 +44,15 @@ model).  Nothing is committed.
 
 Determinism: every random draw comes from ``random.Random`` instances
 seeded from ``seed`` (one per section), nothing depends on the current time
-except the default ``end_date`` (today).  The same seed and ``end_date`` on
-the same kind of database give the same data (database ids aside).
+except the default ``end_date`` (today) and, when the history ends today,
+the moment of generation (``now``).  The same seed, ``end_date`` and ``now``
+on the same kind of database give the same data (database ids aside).
+
+The present: nothing is dated after the moment of generation.  The last
+month holds the share of a month's volume already elapsed, at the same
+daily pace as the months before; what would happen later (a lead won, a
+ticket closed, an agent's reply, a survey answer) has not happened yet, so
+the lead is still open, the ticket waits, the answer is not written.
 
 Idempotence: a run stores an ``ir.config_parameter``
 ``crm_success_kpi.generator.seed_<seed>``; running again with the same seed
@@ -69,14 +76,22 @@ from .leads import _LeadsMixin
 from .orders import _OrdersMixin
 from .setup import _SetupMixin
 from .surveys import _SurveysMixin
+from .targets import demo_targets
 from .tickets import _TicketsMixin
 
-__all__ = ["PARAM_PREFIX", "generate"]
+__all__ = ["PARAM_PREFIX", "demo_targets", "generate"]
 
 
 # ---------------------------------------------------------------- entry point
 def generate(
-    env, customers=3000, months=24, seed=42, companies=None, end_date=None, scale=None
+    env,
+    customers=3000,
+    months=24,
+    seed=42,
+    companies=None,
+    end_date=None,
+    scale=None,
+    now=None,
 ):
     """Fill the database with ``months`` of history ending at ``end_date``.
 
@@ -89,9 +104,14 @@ def generate(
         volumes: ``customers``, ``leads``, ``orders``, ``tickets``,
         ``surveys``, ``months`` (defaults per customer: leads 3, orders 4,
         tickets 1.5, surveys 0.5)
+    :param now: the moment of generation (naive UTC datetime), default the
+        current time: nothing is dated after it, and when the history ends
+        today its last month holds only the part of a month elapsed so far
     :return: dict of counts created (``skipped`` True if already generated)
     """
-    return _Generator(env, customers, months, seed, companies, end_date, scale).run()
+    return _Generator(
+        env, customers, months, seed, companies, end_date, scale, now
+    ).run()
 
 
 class _Generator(
@@ -107,7 +127,9 @@ class _Generator(
     """The generator: its volumes and the order of its sections (each
     section is a mixin of its own module)."""
 
-    def __init__(self, env, customers, months, seed, companies, end_date, scale):
+    def __init__(
+        self, env, customers, months, seed, companies, end_date, scale, now=None
+    ):
         self.env = env
         self.cr = env.cr
         self.seed = seed
@@ -130,6 +152,7 @@ class _Generator(
         if end_date is None:
             end_date = fields.Date.context_today(env.user)
         self.end_date = fields.Date.to_date(end_date)
+        self.now = fields.Datetime.to_datetime(now) or fields.Datetime.now()
         if companies is None:
             companies = env.ref("base.main_company")
         elif not hasattr(companies, "_name"):
@@ -155,6 +178,7 @@ class _Generator(
             "surveys": self.n_surveys,
             "months": self.months,
             "end_date": str(self.end_date),
+            "now": str(self.end_dt),
             "companies": self.companies.ids,
         }
 

@@ -23,7 +23,8 @@ class _OrdersMixin:
             cust["returns"] = returns
             w = SEGMENTS[cust["seg"]][2] * (0.6 + 0.8 * cust["health"])
             cust["freq"] = w
-            rest_months += (len(active) - 1) * w
+            frac = self.month_frac
+            rest_months += sum(frac[m] for m in active if m != cust["m0"]) * w
             timelines.append(active)
         extra = max(0, self.n_orders - len(self.customers))
         p_repeat = extra / rest_months if rest_months else 0.0
@@ -143,10 +144,10 @@ class _OrdersMixin:
                     events.append((cust["first"], "first"))
                     continue
                 k = 0
-                pr = prob
+                pr = first_pr = prob * self.month_frac[m]
                 while pr > 0 and rng.random() < pr:
                     k += 1
-                    pr = prob * 0.3 if k == 1 else 0
+                    pr = first_pr * 0.3 if k == 1 else 0
                 for _k in range(k):
                     events.append(
                         (self.rand_dt(rng, m), "return" if m in returns else "repeat")

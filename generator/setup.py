@@ -89,22 +89,46 @@ class _SetupMixin:
                 ndays = end.day
             self.month_days.append(ndays)
         self.start_dt = datetime(first.year, first.month, first.day)
-        self.end_dt = datetime(end.year, end.month, end.day, 23, 59, 59)
+        # nothing happens after the moment of generation: the end of the
+        # end date, or now when the history ends today
+        day_end = datetime(end.year, end.month, end.day, 23, 59, 59)
+        now = self.now or day_end
+        self.end_dt = max(self.start_dt, min(day_end, now.replace(microsecond=0)))
         self.month_dt = [datetime(d.year, d.month, 1) for d in self.month_starts]
+        # share of the last month already elapsed: its volume is that share
+        # of a whole month's, so the current month keeps the daily pace
+        last = self.month_starts[-1]
+        full = calendar.monthrange(last.year, last.month)[1] * 86400
+        elapsed = (self.end_dt - self.month_dt[-1]).total_seconds() + 1
+        self.month_frac = [1.0] * (self.months - 1)
+        self.month_frac.append(min(1.0, max(0.0, elapsed / full)))
         # growth + seasonality of new business per month
         weights = []
         for i, ms in enumerate(self.month_starts):
             season = {1: 0.9, 7: 0.85, 8: 0.75, 12: 0.8}.get(ms.month, 1.0)
-            weights.append((1.025**i) * season)
+            weights.append((1.025**i) * season * self.month_frac[i])
         self.growth = weights
         self.growth_cum = list(_cumulate(weights))
 
     def rand_dt(self, rng, month):
-        """Random business-hour datetime in month index ``month``."""
-        return self.month_dt[month] + timedelta(
-            days=rng.randrange(self.month_days[month]),
-            seconds=rng.randrange(8 * 3600, 19 * 3600),
-        )
+        """Random business-hour datetime in month index ``month``, before
+        the moment of generation (``end_dt``)."""
+        start = self.month_dt[month]
+        if month < self.months - 1:
+            return start + timedelta(
+                days=rng.randrange(self.month_days[month]),
+                seconds=rng.randrange(8 * 3600, 19 * 3600),
+            )
+        for _attempt in range(20):
+            when = start + timedelta(
+                days=rng.randrange(self.month_days[month]),
+                seconds=rng.randrange(8 * 3600, 19 * 3600),
+            )
+            if when <= self.end_dt:
+                return when
+        # early in the day or the month: any time elapsed so far
+        span = int((self.end_dt - start).total_seconds())
+        return start + timedelta(seconds=rng.randrange(span + 1))
 
     def month_of(self, dt):
         return (dt.year - self.start_dt.year) * 12 + dt.month - self.start_dt.month

@@ -33,7 +33,11 @@ class _TicketsMixin:
         eligible = 0.0
         for cust in self.customers:
             # customers keep calling support a bit after their last order
-            span = len(cust["active"]) + 1
+            months = list(cust["active"])
+            if months[-1] + 1 < self.months:
+                months.append(months[-1] + 1)
+            cust["t_months"] = months
+            span = sum(self.month_frac[m] for m in months)
             cust["t_weight"] = (0.5 + SEGMENTS[cust["seg"]][2]) * (1.6 - cust["health"])
             eligible += span * cust["t_weight"]
         q = self.n_tickets / eligible if eligible else 0
@@ -75,18 +79,15 @@ class _TicketsMixin:
         n = n_closed = 0
         prefix = f"HT-{self.tag}"
         for cust in self.customers:
-            months = list(cust["active"])
-            after = months[-1] + 1
-            if after < self.months:
-                months.append(after)
+            months = cust.pop("t_months")
             w = q * cust["t_weight"]
             company_id = cust["company"]
             for m in months:
                 k = 0
-                pr = w
+                pr = w_m = w * self.month_frac[m]
                 while pr > 0 and rng.random() < min(0.95, pr):
                     k += 1
-                    pr = w - k
+                    pr = w_m - k
                 for _k in range(k):
                     created = self.rand_dt(rng, m)
                     tid = ids.take()
