@@ -1,10 +1,14 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
 
-from odoo.addons.crm_success_kpi.generator.history import PARAM_PREFIX, generate
+from odoo.addons.crm_success_kpi.generator.history import (
+    PARAM_PREFIX,
+    demo_targets,
+    generate,
+)
 
 END = date(2025, 6, 30)
 SIZE = {"customers": 40, "months": 6, "seed": 7, "end_date": END}
@@ -278,3 +282,188 @@ class TestGenerator(TransactionCase):
             [self.max_id["mail_message"]],
         )
         self.assertEqual(cr.fetchone()[0], counts["activities_done"])
+
+
+NOW = datetime(2025, 6, 18, 14, 30)
+TODAY_SIZE = {
+    "customers": 300,
+    "months": 16,
+    "seed": 11,
+    "end_date": NOW.date(),
+    "now": NOW,
+}
+
+
+@tagged("post_install", "-at_install")
+class TestGeneratorPresent(TransactionCase):
+    """History generated "today", in the middle of a month: nothing after
+    the moment of generation, the current month at the usual daily pace, a
+    CRM investment and (after the snapshots) demo targets."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cr = cls.env.cr
+        cls.max_id = {}
+        for table in (
+            "sale_order",
+            "crm_lead",
+            "helpdesk_ticket",
+            "mail_message",
+            "mail_activity",
+            "survey_user_input",
+            "res_partner",
+        ):
+            cr.execute(
+                SQL("SELECT COALESCE(max(id), 0) FROM %s", SQL.identifier(table))
+            )
+            cls.max_id[table] = cr.fetchone()[0]
+        cls.counts = generate(cls.env, **TODAY_SIZE)
+        cls.company = cls.env.ref("base.main_company")
+
+    def _latest(self, table, columns):
+        cr = self.env.cr
+        # the generated messages (the records the ORM creates at the same
+        # time, such as the investment, log theirs at the real time)
+        generated = (
+            SQL("message_id LIKE %s", "<kpiG%")
+            if table == "mail_message"
+            else SQL("TRUE")
+        )
+        cr.execute(
+            SQL(
+                "SELECT %s FROM %s WHERE id > %s AND %s",
+                SQL(", ").join(SQL("max(%s)", SQL.identifier(c)) for c in columns),
+                SQL.identifier(table),
+                self.max_id[table],
+                generated,
+            )
+        )
+        return dict(zip(columns, cr.fetchone(), strict=True))
+
+    def test_nothing_after_generation_time(self):
+        self.assertGreater(self.counts["sale_orders"], 300)
+        checked = {
+            "sale_order": ("date_order", "create_date", "write_date"),
+            "crm_lead": (
+                "create_date",
+                "write_date",
+                "date_open",
+                "date_conversion",
+                "date_closed",
+                "date_last_stage_update",
+            ),
+            # (the tickets' write_date is the real time: the addon's own
+            # figures are computed on them through the ORM)
+            "helpdesk_ticket": (
+                "create_date",
+                "assigned_date",
+                "closed_date",
+                "last_stage_update",
+            ),
+            "mail_message": ("date", "create_date", "write_date"),
+            "mail_activity": ("create_date", "write_date"),
+            "survey_user_input": (
+                "create_date",
+                "write_date",
+                "start_datetime",
+                "end_datetime",
+            ),
+        }
+        late = []
+        for table, columns in checked.items():
+            for column, latest in self._latest(table, columns).items():
+                self.assertTrue(latest, f"{table}.{column}: nothing generated")
+                if latest > NOW:
+                    late.append(f"{table}.{column} {latest}")
+        self.assertFalse(late)
+        # the current month did happen: orders, leads and tickets until today
+        self.assertGreaterEqual(
+            self._latest("sale_order", ["date_order"])["date_order"],
+            datetime(2025, 6, 15),
+        )
+        for model in ("crm.kpi.cost", "crm.kpi.investment.entry"):
+            dates = self.env[model].search([]).mapped("date")
+            self.assertTrue(dates, model)
+            self.assertLessEqual(max(dates), NOW.date(), model)
+        # what has not happened yet: tickets and leads created lately are open
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """SELECT count(*) FILTER (WHERE closed_date IS NULL), count(*)
+                     FROM helpdesk_ticket WHERE id > %s AND create_date > %s""",
+                self.max_id["helpdesk_ticket"],
+                NOW - timedelta(hours=6),
+            )
+        )
+        still_open, recent = cr.fetchone()
+        self.assertGreater(recent, 0)
+        self.assertGreater(still_open, 0)
+
+    def test_current_month_at_the_daily_pace(self):
+        cr = self.env.cr
+        june = datetime(2025, 6, 1)
+        cr.execute(
+            SQL(
+                """SELECT count(*) FILTER (WHERE date_order >= %s),
+                          count(*) FILTER (WHERE date_order < %s)
+                     FROM sale_order
+                    WHERE id > %s AND date_order >= %s""",
+                june,
+                june,
+                self.max_id["sale_order"],
+                datetime(2025, 5, 1),
+            )
+        )
+        current, may = cr.fetchone()
+        elapsed_days = (NOW - june).total_seconds() / 86400
+        per_day_now, per_day_may = current / elapsed_days, may / 31
+        self.assertGreater(may, 100)
+        self.assertTrue(
+            0.5 * per_day_may <= per_day_now <= 1.5 * per_day_may,
+            f"{per_day_now:.1f} orders a day in June against {per_day_may:.1f} in May",
+        )
+
+    def test_investment_and_demo_targets(self):
+        investment = self.env["crm.kpi.investment"].search(
+            [("company_id", "=", self.company.id)]
+        )
+        self.assertEqual(len(investment), 1)
+        # went live 12 months before the current month, with costs
+        self.assertEqual(investment.go_live_date, date(2024, 6, 1))
+        self.assertEqual(
+            set(investment.entry_ids.mapped("category")),
+            {"implementation", "training", "license", "maintenance"},
+        )
+        self.assertGreater(investment.total_cost, 0)
+        # the last closed month: ROI, NPV, IRR and payback have values
+        self.env["crm.kpi.snapshot"].compute_period(
+            "month", date(2025, 5, 1), companies=self.company
+        )
+        Value = self.env["crm.kpi.value"]
+        company_may = [
+            ("company_id", "=", self.company.id),
+            ("scope", "=", "company"),
+            ("granularity", "=", "month"),
+            ("date_start", "=", date(2025, 5, 1)),
+        ]
+        for code in ("crm_roi", "crm_npv", "crm_irr", "crm_payback_months"):
+            value = Value.search([*company_may, ("kpi_code", "=", code)])
+            self.assertEqual(len(value), 1, code)
+            self.assertTrue(value.has_value, f"{code}: {value.note}")
+        payback = Value.search([*company_may, ("kpi_code", "=", "crm_payback_months")])
+        self.assertTrue(0 < payback.value <= 11, payback.value)
+
+        created = demo_targets(self.env, companies=self.company)
+        headline = self.env["crm.kpi.definition"].search([("headline", "=", True)])
+        self.assertEqual(created, len(headline))
+        targets = self.env["crm.kpi.target"].search(
+            [("company_id", "=", self.company.id), ("team_id", "=", False)]
+        )
+        self.assertEqual(targets.kpi_id, headline)
+        # the statuses of May: some on target, some warning, some off
+        values = Value.search([*company_may, ("kpi_id", "in", headline.ids)])
+        statuses = set(values.filtered("has_value").mapped("status"))
+        self.assertEqual(statuses, {"on_target", "warning", "off_target"})
+        # again: nothing more
+        self.assertEqual(demo_targets(self.env, companies=self.company), 0)
