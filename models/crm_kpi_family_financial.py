@@ -37,7 +37,7 @@ from ..kpi.cashflow import (
     payback_months,
     period_months,
 )
-from ..kpi.events import events_domain, events_sql, uses_invoices
+from ..kpi.events import bound, events_domain, events_sql, uses_invoices
 from ..kpi.users import licensed_crm_users
 
 
@@ -71,35 +71,54 @@ class CrmKpiFamilyFinancial(models.AbstractModel):
         revenue, gross profit, events and investment costs, plus the gross
         profit of the period and the revenue of the last 12 months."""
         ctx = self.ctx
+        # the local month of an event from the bounds of the months (a
+        # binary search per event) rather than from its local date (a time
+        # zone conversion per event, twice the time of the read)
+        months = []
+        month = date_from.replace(day=1)
+        while month < ctx.date_end:
+            months.append(month)
+            month += relativedelta(months=1)
         return self._fetch(
             SQL(
                 """
                 WITH ev AS (%(events)s),
                 flows AS (
-                    SELECT day, amount, margin, NULL::numeric AS cost, 1 AS events
+                    SELECT (%(months)s::date[])[width_bucket(at, %(bounds)s)]
+                               AS month,
+                           at >= %(start)s AS in_period,
+                           at >= %(year)s AS in_year,
+                           amount, margin, NULL::numeric AS cost, 1 AS events
                       FROM ev
                     UNION ALL
-                    SELECT date, NULL, NULL, amount_company, 0
+                    SELECT date_trunc('month', date)::date, FALSE, FALSE,
+                           NULL, NULL, amount_company, 0
                       FROM crm_kpi_investment_entry
                      WHERE investment_id = %(inv)s AND date < %(end)s
                 )
-                SELECT date_trunc('month', day)::date AS month,
+                SELECT month,
                        COALESCE(SUM(margin), 0) AS gp,
                        COALESCE(SUM(cost), 0) AS cost,
                        COALESCE(SUM(events), 0) AS events,
-                       COALESCE(SUM(margin) FILTER (WHERE day >= %(start)s), 0)
+                       COALESCE(SUM(margin) FILTER (WHERE in_period), 0)
                            AS gp_period,
-                       COALESCE(SUM(amount) FILTER (WHERE day >= %(year)s), 0)
+                       COALESCE(SUM(amount) FILTER (WHERE in_year), 0)
                            AS rev_year
                   FROM flows
                  GROUP BY 1
                  ORDER BY 1
                 """,
-                events=events_sql(ctx, ctx.date_end, date_from),
+                # neither the customer nor the campaign of an event counts
+                # here: no join with the partners nor with the leads
+                events=events_sql(
+                    ctx, ctx.date_end, date_from, campaign=False, partner=False
+                ),
+                months=months,
+                bounds=[bound(ctx, m) for m in months],
                 inv=inv.id,
                 end=ctx.date_end,
-                start=ctx.date_start,
-                year=ctx.date_end - relativedelta(years=1),
+                start=bound(ctx, ctx.date_start),
+                year=bound(ctx, ctx.date_end - relativedelta(years=1)),
             )
         )
 
