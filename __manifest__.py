@@ -29,6 +29,8 @@
         "data/crm_kpi_report_mail_data.xml",
         "wizard/crm_kpi_report_wizard_views.xml",
         "views/crm_kpi_target_views.xml",
+        "data/crm_kpi_alert_data.xml",
+        "views/res_users_views.xml",
         "views/crm_kpi_maturity_views.xml",
         "data/crm_kpi_cost_cron.xml",
         "views/crm_kpi_cost_views.xml",

@@ -19,6 +19,7 @@ from . import res_partner
 from . import crm_lead
 from . import crm_team
 from . import crm_kpi_target
+from . import crm_kpi_alert
 from . import crm_kpi_maturity
 from . import crm_kpi_report_log
 from . import crm_kpi_cost

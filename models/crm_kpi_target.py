@@ -26,6 +26,7 @@ ADDITIVE_UNITS = ("count", "currency")
 
 class CrmKpiTarget(models.Model):
     _name = "crm.kpi.target"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _description = "CRM KPI Target"
     _check_company_auto = True
     _order = (
