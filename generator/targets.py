@@ -103,6 +103,17 @@ def demo_targets(env, companies=None):
                 target, warning = max(0.0, target), max(0.0, warning)
                 if kpi.direction == "up":
                     warning = min(warning, target)
+            if kpi.unit == "percent" and 0 <= number <= 100 < max(target, warning):
+                # a rate cannot pass 100 %: a target of 100 % still leaves a
+                # retention of 98 % in warning; one of 100 % cannot miss, so
+                # it gets a target it meets
+                if status == "warning" and kpi.direction == "up" and number < 100:
+                    target = 100.0
+                else:
+                    target, warning = _thresholds(
+                        number, kpi.direction, "on_target", kpi.unit
+                    )
+                    target, warning = min(100.0, target), min(100.0, warning)
             vals_list.append(
                 {
                     "kpi_id": kpi.id,
