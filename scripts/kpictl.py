@@ -114,6 +114,17 @@ def cmd_generate(args):
     return 0
 
 
+def _recompute_last_month(env, model):
+    period = importlib.import_module("odoo.addons.crm_success_kpi.kpi.period")
+    today = env.cr.now().date()
+    for company in env["res.company"].search([]):
+        calendar = company.kpi_period_calendar or "gregorian"
+        current = period.period_start("month", today, calendar)
+        model.compute_period(
+            "month", period.shift_period("month", current, -1, calendar), company
+        )
+
+
 def cmd_backfill(args):
     pg = prepare()
     require_installed(pg, args.db)
@@ -131,6 +142,9 @@ def cmd_backfill(args):
             history = importlib.import_module(GENERATOR_MODULE)
             if hasattr(history, "demo_targets") and "crm.kpi.target" in env:
                 info(f"{history.demo_targets(env)} demo targets created")
+                # the last closed month computed again, as the daily action
+                # does: its values off target send the KPI managers alerts
+                _recompute_last_month(env, model)
             env["ir.config_parameter"].sudo().set_param(PARAM_BACKFILLED, "1")
     info(f"KPI snapshots computed and committed in {time.monotonic() - started:.0f}s")
     return 0
