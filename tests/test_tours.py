@@ -19,7 +19,7 @@ from odoo import Command, fields
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import ChromeBrowser
 
-from ..generator.history import generate
+from ..generator.history import demo_targets, generate
 from .test_i18n import load_languages
 
 ADDON_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -77,6 +77,8 @@ class TestKpiTours(HttpCase):
             Snapshot.compute_period(
                 "quarter", month - relativedelta(months=3 * i), company
             )
+        # the demo's targets, so that the dashboard shows target statuses
+        demo_targets(env, company)
         cls.customer = (
             env["sale.order"]
             .search([("company_id", "=", company.id)], limit=1)
