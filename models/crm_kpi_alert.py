@@ -245,11 +245,10 @@ class CrmKpiValue(models.Model):
         """Summary and note of the alert of this value, in the context's
         language."""
         self.ensure_one()
-        _ = self.env._
         statuses = dict(self._fields["status"]._description_selection(self.env))
         kpi = self.kpi_id.with_env(self.env).display_name
         period = self.period_name or self.period_label
-        summary = _(
+        summary = self.env._(
             "%(kpi)s %(status)s in %(period)s",
             kpi=kpi,
             status=statuses.get(self.status, self.status).lower(),
@@ -258,7 +257,7 @@ class CrmKpiValue(models.Model):
         target = self.target_id
         scope = self.snapshot_id.name.split(" · ", 1)[-1] if self.snapshot_id else ""
         note = Markup("<p>%s</p><p><a href='/odoo/crm.kpi.value/%s'>%s</a></p>") % (
-            _(
+            self.env._(
                 "%(kpi)s of %(scope)s for %(period)s: %(value)s, against a target "
                 "of %(target)s (warning at %(warning)s).",
                 kpi=kpi,
@@ -269,7 +268,7 @@ class CrmKpiValue(models.Model):
                 warning=f"{target.warning_value:,.2f}",
             ),
             self.id,
-            _("Open the value"),
+            self.env._("Open the value"),
         )
         return summary, note
 
