@@ -173,28 +173,31 @@ class CrmKpiValue(models.Model):
         the computation found, and return the ids of the values whose status
         changed into warning or off target since the previous computation."""
         self.flush_model(["status"])
-        self.env.cr.execute(
+        cr = self.env.cr
+        cr.execute(
             SQL(
                 """
-                WITH changed AS (
-                    SELECT id, kpi_alert_status AS old
-                      FROM crm_kpi_value
-                     WHERE snapshot_id = ANY(%(snapshots)s)
-                       AND kpi_alert_status IS DISTINCT FROM status
-                       FOR UPDATE
-                )
-                UPDATE crm_kpi_value v
-                   SET kpi_alert_status = v.status
-                  FROM changed c
-                 WHERE v.id = c.id
-             RETURNING v.id, v.status
+                SELECT id, status
+                  FROM crm_kpi_value
+                 WHERE snapshot_id = ANY(%s)
+                   AND kpi_alert_status IS DISTINCT FROM status
+                 ORDER BY id
                 """,
-                snapshots=list(snapshot_ids),
+                list(snapshot_ids),
             )
         )
-        return [
-            vid for vid, status in self.env.cr.fetchall() if status in ALERT_STATUSES
-        ]
+        rows = cr.fetchall()
+        if not rows:
+            return []
+        # written by primary key (the plan cannot go wrong on a table whose
+        # statistics lag behind its rows)
+        cr.execute(
+            SQL(
+                "UPDATE crm_kpi_value SET kpi_alert_status = status WHERE id = ANY(%s)",
+                [vid for vid, _status in rows],
+            )
+        )
+        return [vid for vid, status in rows if status in ALERT_STATUSES]
 
     def _kpi_send_alerts(self):
         """One activity per alerted user for each of these values (sudo)."""

@@ -214,27 +214,32 @@ class CrmKpiValue(models.Model):
     @api.model
     def _kpi_update_status(self, where):
         """Set target and status of the values matched by ``where`` (SQL on
-        the alias ``v``) in one statement.  The target that applies to a value
-        is, of the active targets of its KPI and company, the one of its own
-        team (sales or helpdesk) first, then the company's; one of its own
-        granularity before one for every granularity.  A company target
-        applies to the values of teams and people only for rates and averages,
-        not for counts and amounts."""
+        the alias ``v``): one read of the changes, one write.  The target
+        that applies to a value is, of the active targets of its KPI and
+        company, the one of its own team (sales or helpdesk) first, then the
+        company's; one of its own granularity before one for every
+        granularity.  A company target applies to the values of teams and
+        people only for rates and averages, not for counts and amounts."""
         self.env["crm.kpi.target"].flush_model()
         self.flush_model(
             ["company_id", "kpi_id", "value", "has_value", "unit", "scope"]
         )
         # only the values whose target or status changes are written: a
-        # recomputed period (the daily cron's usual case) mostly has none
-        self.env.cr.execute(
+        # recomputed period (the daily cron's usual case) mostly has none.
+        # The changes are read first and written by primary key from arrays:
+        # one UPDATE joining the values to a subquery of the same table was
+        # planned as a nested loop over both (minutes) on a table whose
+        # statistics did not yet know its rows, as after a first backfill
+        cr = self.env.cr
+        cr.execute(
             SQL(
                 """
-                UPDATE crm_kpi_value cur
-                   SET target_id = n.target_id,
-                       target_value = n.target_value,
-                       status = n.status
+                SELECT n.id, n.target_id, n.target_value, n.status
                   FROM (
-                    SELECT v.id, t.id AS target_id, t.target_value,
+                    SELECT v.id, v.target_id AS old_target_id,
+                           v.target_value AS old_target_value,
+                           v.status AS old_status,
+                           t.id AS target_id, t.target_value,
                            CASE
                                WHEN NOT COALESCE(v.has_value, FALSE) THEN 'no_data'
                                WHEN t.id IS NULL THEN NULL
@@ -272,14 +277,36 @@ class CrmKpiValue(models.Model):
                       ) t ON TRUE
                      WHERE %(where)s
                   ) n
-                 WHERE cur.id = n.id
-                   AND (cur.target_id, cur.target_value, cur.status)
+                 WHERE (n.old_target_id, n.old_target_value, n.old_status)
                        IS DISTINCT FROM (n.target_id, n.target_value, n.status)
+                 ORDER BY n.id
                 """,
                 additive=ADDITIVE_UNITS,
                 where=where,
             )
         )
+        rows = cr.fetchall()
+        if rows:
+            ids, target_ids, target_values, statuses = map(
+                list, zip(*rows, strict=True)
+            )
+            cr.execute(
+                SQL(
+                    """
+                    UPDATE crm_kpi_value cur
+                       SET target_id = n.target_id,
+                           target_value = n.target_value,
+                           status = n.status
+                      FROM unnest(%s::int[], %s::int[], %s::float8[], %s::varchar[])
+                           AS n(id, target_id, target_value, status)
+                     WHERE cur.id = n.id
+                    """,
+                    ids,
+                    target_ids,
+                    target_values,
+                    statuses,
+                )
+            )
         self.invalidate_model(["target_id", "target_value", "status"])
 
 
