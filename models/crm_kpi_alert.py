@@ -187,10 +187,9 @@ class CrmKpiValue(models.Model):
             )
         )
         rows = cr.fetchall()
-        if not rows:
-            return []
         # written by primary key (the plan cannot go wrong on a table whose
-        # statistics lag behind its rows)
+        # statistics lag behind its rows), even when nothing changed: a
+        # computation costs the same queries whatever its data
         cr.execute(
             SQL(
                 "UPDATE crm_kpi_value SET kpi_alert_status = status WHERE id = ANY(%s)",

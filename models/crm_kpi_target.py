@@ -286,27 +286,23 @@ class CrmKpiValue(models.Model):
             )
         )
         rows = cr.fetchall()
-        if rows:
-            ids, target_ids, target_values, statuses = map(
-                list, zip(*rows, strict=True)
+        # written even when nothing changed (empty arrays): a computation
+        # costs the same queries whatever its data
+        columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[]] * 4
+        cr.execute(
+            SQL(
+                """
+                UPDATE crm_kpi_value cur
+                   SET target_id = n.target_id,
+                       target_value = n.target_value,
+                       status = n.status
+                  FROM unnest(%s::int[], %s::int[], %s::float8[], %s::varchar[])
+                       AS n(id, target_id, target_value, status)
+                 WHERE cur.id = n.id
+                """,
+                *columns,
             )
-            cr.execute(
-                SQL(
-                    """
-                    UPDATE crm_kpi_value cur
-                       SET target_id = n.target_id,
-                           target_value = n.target_value,
-                           status = n.status
-                      FROM unnest(%s::int[], %s::int[], %s::float8[], %s::varchar[])
-                           AS n(id, target_id, target_value, status)
-                     WHERE cur.id = n.id
-                    """,
-                    ids,
-                    target_ids,
-                    target_values,
-                    statuses,
-                )
-            )
+        )
         self.invalidate_model(["target_id", "target_value", "status"])
 
 
