@@ -5,6 +5,7 @@
 #   make generate  [DB=crm_kpi_demo] [CUSTOMERS=3000] [MONTHS=24] [SEED=42]
 #   make bench     [BENCH_ARGS=...]
 #   make pot       regenerate i18n/crm_success_kpi.pot
+#   make wheel     build dist/odoo_addon_crm_success_kpi-*.whl from HEAD
 #   make pg-stop   stop the private PostgreSQL cluster of this checkout
 PYTHON ?= python3
 KPICTL := $(PYTHON) scripts/kpictl.py
@@ -14,7 +15,7 @@ CUSTOMERS ?= 3000
 MONTHS ?= 24
 SEED ?= 42
 
-.PHONY: demo test lint format generate backfill bench pot pg-stop help screenshots
+.PHONY: demo test lint format generate backfill bench pot pg-stop help screenshots wheel
 
 help:
 	@sed -n '2,9p' Makefile
@@ -46,6 +47,9 @@ pot:
 
 pg-stop:
 	$(KPICTL) pg-stop
+
+wheel:
+	$(KPICTL) wheel
 
 # Regenerate the README's screenshots (Overview graph and pivot, a customer's
 # KPI tab, first page of the PDF report) from the browser test.

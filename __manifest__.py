@@ -9,7 +9,7 @@
     "author": "CRM Success KPIs contributors",
     "website": "https://github.com/crm-success-kpi/crm_success_kpi",
     "depends": ["crm", "sale_crm", "sale_margin", "survey", "helpdesk_mgmt"],
-    "external_dependencies": {"python": []},
+    "external_dependencies": {"python": ["jdatetime"]},
     "data": [
         "security/crm_success_kpi_security.xml",
         "security/ir.model.access.csv",

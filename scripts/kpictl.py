@@ -32,6 +32,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import kpictl_manifest
 from kpictl_common import (
     ADDONS_DIR,
     DATA_DIR,
@@ -383,6 +384,11 @@ def cmd_lint(_args):
     else:
         rc, count = 0, 0
     results.append(("pylint-odoo (mandatory)", rc, count))
+    # the manifest declares every package the addon imports
+    problems = kpictl_manifest.check(ROOT)
+    for line in problems:
+        out(line)
+    results.append(("manifest dependencies", 1 if problems else 0, len(problems)))
     failed = False
     for name, rc, count in results:
         failed = failed or rc != 0
@@ -435,6 +441,58 @@ def cmd_pg_stop(_args):
     return stop_private_cluster()
 
 
+def build_wheel(dist_dir):
+    """Build the addon's wheel from a clean clone of the current commit in a
+    folder named after the addon (whool names the wheel after the folder);
+    return its path."""
+    import shutil
+    import tempfile
+
+    dist_dir = Path(dist_dir).resolve()
+    dist_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kpi_wheel_") as tmp:
+        checkout = Path(tmp) / MODULE
+        subprocess.run(
+            ["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(checkout)],
+            check=True,
+        )
+        before = set(dist_dir.glob("*.whl"))
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "-q",
+                "-w",
+                dist_dir,
+                ".",
+            ],
+            cwd=checkout,
+            check=True,
+        )
+        built = sorted(set(dist_dir.glob(f"odoo_addon_{MODULE}-*.whl")) - before)
+        shutil.rmtree(checkout, ignore_errors=True)
+    if not built:
+        raise Fail("pip wheel built no odoo_addon_crm_success_kpi wheel")
+    return built[-1]
+
+
+def cmd_wheel(args):
+    if subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip():
+        warn("uncommitted changes are not in the wheel: it is built from HEAD")
+    path = build_wheel(args.dist)
+    info(f"built {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="kpictl",
@@ -485,6 +543,10 @@ def build_parser():
     pot = sub.add_parser("pot", help="regenerate i18n/crm_success_kpi.pot")
     pot.add_argument("--db", help="use this database (addon installed, up to date)")
     pot.set_defaults(func=cmd_pot)
+
+    wheel = sub.add_parser("wheel", help="build the addon's wheel (OCA, whool)")
+    wheel.add_argument("--dist", default=str(ROOT / "dist"), help="output folder")
+    wheel.set_defaults(func=cmd_wheel)
 
     sub.add_parser(
         "pg-start", help="ensure PostgreSQL, print Odoo db options"

@@ -1,6 +1,5 @@
-"""Packaging checks of ``make lint``: the manifest declares every Python
-package the addon imports, and ``PKG-INFO`` (the name and version the wheel
-is built with) agrees with the manifest.
+"""Packaging check of ``make lint``: the manifest declares every Python
+package the addon imports.
 
 A package counts as provided when it is in Python's standard library, is
 Odoo itself, or is one of Odoo's own requirements (read from the installed
@@ -138,20 +137,6 @@ def check(root, provided=None):
             f"{where}: imports {module!r}, missing from the manifest's "
             'external_dependencies["python"]'
         )
-    pkg_info = root / "PKG-INFO"
-    if pkg_info.exists():
-        fields = dict(
-            line.split(": ", 1)
-            for line in pkg_info.read_text().splitlines()
-            if ": " in line
-        )
-        if fields.get("Version") != manifest.get("version"):
-            problems.append(
-                f"PKG-INFO: Version {fields.get('Version')} is not the manifest's "
-                f"version {manifest.get('version')}"
-            )
-        if fields.get("Name") != "odoo-addon-crm_success_kpi":
-            problems.append(f"PKG-INFO: Name {fields.get('Name')!r}")
     return problems
 
 
