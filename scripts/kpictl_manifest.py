@@ -63,12 +63,13 @@ def odoo_requirements():
     """Normalised distribution names of Odoo's requirements."""
     names = set()
     try:
-        for req in importlib.metadata.requires("odoo") or ():
-            name = _requirement_name(req)
-            if name:
-                names.add(name)
+        requires = importlib.metadata.requires("odoo") or ()
     except importlib.metadata.PackageNotFoundError:
-        pass
+        requires = ()  # Odoo without distribution metadata
+    for req in requires:
+        name = _requirement_name(req)
+        if name:
+            names.add(name)
     # a source install: Odoo's requirements.txt beside its odoo/ package
     spec = importlib.util.find_spec("odoo.release")
     if spec and spec.origin:
@@ -143,5 +144,5 @@ def check(root, provided=None):
 if __name__ == "__main__":
     issues = check(Path(__file__).resolve().parent.parent)
     for line in issues:
-        print(line)
+        sys.stdout.write(line + "\n")
     sys.exit(1 if issues else 0)
