@@ -31,6 +31,8 @@
         "views/crm_kpi_target_views.xml",
         "data/crm_kpi_alert_data.xml",
         "views/res_users_views.xml",
+        "views/digest_views.xml",
+        "data/digest_data.xml",
         "views/crm_kpi_maturity_views.xml",
         "data/crm_kpi_cost_cron.xml",
         "views/crm_kpi_cost_views.xml",

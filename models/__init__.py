@@ -31,3 +31,4 @@ from . import helpdesk_ticket_team
 from . import helpdesk_ticket
 from . import mail_message
 from . import crm_kpi_dashboard
+from . import digest_digest
