@@ -5,7 +5,9 @@ KPIs) and is read from the stored company values, never computed: the
 digest's three columns show, for these KPIs, the last closed week, month and
 quarter of the company's period calendar (instead of the rolling last 24
 hours, 7 and 30 days of Odoo's counters, which no stored period matches),
-each against the period before it. The values are read as the mail's
+each against the period before it (a relative change for counts, amounts
+and durations; percentage points, in the column's caption, for rates and
+scores, as on the dashboard). The values are read as the mail's
 recipient, so record rules apply: a user who may not read the company's
 values gets the digest without them, as digest does for any KPI he has no
 right to.
@@ -139,7 +141,16 @@ class DigestDigest(models.Model):
             column = {"col_subtitle": label}
             if value and value.has_value:
                 column["value"] = value.display_value
-                if before and before.has_value and before.value:
+                if not (before and before.has_value):
+                    pass
+                elif value.unit in ("percent", "ratio"):
+                    # percentage points, never a ratio of two percentages
+                    # (the digest's change badge is a relative change in %)
+                    diff = value.value - before.value
+                    points = self.env._("%(v)s pts", v=f"{diff:.2f}")
+                    sign = "+" if diff > 0 else ""
+                    column["col_subtitle"] = f"{label} · {sign}{points}"
+                elif before.value:
                     column["margin"] = float_round(
                         (value.value - before.value) / abs(before.value) * 100.0,
                         precision_digits=2,

@@ -11,24 +11,28 @@ class TestDigest(KpiCase):
 
     Today is Thursday 10 April 2025: the last closed week is 31 March - 6
     April, the last closed month March, the last closed quarter Q1 2025.
-    First orders (new customers, nobody lost: no one was active before):
-    c0 15 January, c1 10 February, c2 5 March, c4 26 March (week of 24
-    March), c3 2 April (week of 31 March).  Net new customers:
-      week of 31 March 1 (c3), week before 1 (c4)  -> 1, change 0 %
-      March 2 (c2, c4), February 1 (c1)            -> 2, change +100 %
-      Q1 4 (c0, c1, c2, c4), Q4 2024 0             -> 4, no change shown
-    Churn: nobody of those active at the start of the week (c0, c1, c2, c4)
-    or of March (c0, c1) is lost -> 0 %; nobody was active at the start of
-    Q1 -> n/a."""
+    First orders: c5 3 April 2024 (its only one), c0 15 January, c1 10
+    February, c2 5 March, c4 26 March (week of 24 March), c3 2 April (week
+    of 31 March).  With the 365-day window c5 is active until 2 April 2025,
+    so it is lost in the week of 31 March.
+      week of 31 March: S = 5 (c5, c0, c1, c2, c4), N = 1 (c3), L = 1 (c5)
+        -> net new 0, churn 20 %; week of 24 March: S = 4, N = 1, L = 0
+        -> net new 1, churn 0 %: change -100 % and +20 points
+      March: S = 3 (c5, c0, c1), N = 2, L = 0 -> net 2, churn 0 %;
+        February: S = 2, N = 1 -> net 1, churn 0 %: +100 %, 0 points
+      Q1: S = 1 (c5), N = 4, L = 0 -> net 4, churn 0 %; Q4 2024: S = 1,
+        N = 0 -> net 0 (no change shown against 0), churn 0 %: 0 points
+    """
 
     TODAY = "2025-04-10 09:00:00"
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        c = cls.make_customers(5)
+        c = cls.make_customers(6)
         cls.make_orders(
             [
+                {"partner": c[5], "date": D(2024, 4, 3)},
                 {"partner": c[0], "date": D(2025, 1, 15)},
                 {"partner": c[1], "date": D(2025, 2, 10)},
                 {"partner": c[2], "date": D(2025, 3, 5)},
@@ -79,11 +83,11 @@ class TestDigest(KpiCase):
         week = self.stored("net_new_customers", "week", D(2025, 3, 31))
         month = self.stored("net_new_customers", "month", D(2025, 3, 1))
         quarter = self.stored("net_new_customers", "quarter", D(2025, 1, 1))
-        self.assertEqual([week.value, month.value, quarter.value], [1.0, 2.0, 4.0])
+        self.assertEqual([week.value, month.value, quarter.value], [0.0, 2.0, 4.0])
         self.assertEqual(net["kpi_col1"]["value"], week.display_value)
-        self.assertEqual(net["kpi_col1"]["value"], "1")
+        self.assertEqual(net["kpi_col1"]["value"], "0")
         self.assertEqual(net["kpi_col1"]["col_subtitle"], week.period_name)
-        self.assertEqual(net["kpi_col1"]["margin"], 0.0)
+        self.assertEqual(net["kpi_col1"]["margin"], -100.0)
         self.assertEqual(net["kpi_col2"]["value"], "2")
         self.assertEqual(net["kpi_col2"]["col_subtitle"], month.period_name)
         self.assertEqual(net["kpi_col2"]["margin"], 100.0)
@@ -91,13 +95,26 @@ class TestDigest(KpiCase):
         self.assertEqual(net["kpi_col3"]["col_subtitle"], quarter.period_name)
         self.assertNotIn("margin", net["kpi_col3"])  # the quarter before had 0
         self.assertEqual(net["kpi_action"], "crm_success_kpi.crm_kpi_dashboard_action")
-        # 0 % is a value, n/a stays n/a
+        # a rate changes in points, in the caption, not in the % badge
         churn = kpis["kpi_crm_success_churn_rate"]
-        self.assertFalse(self.stored("churn_rate", "quarter", D(2025, 1, 1)).has_value)
         self.assertEqual(
             [churn[f"kpi_col{i}"]["value"] for i in (1, 2, 3)],
-            ["0.00 %", "0.00 %", "n/a"],
+            ["20.00 %", "0.00 %", "0.00 %"],
         )
+        self.assertEqual(
+            [churn[f"kpi_col{i}"]["col_subtitle"] for i in (1, 2, 3)],
+            [
+                f"{week.period_name} · +20.00 pts",
+                f"{month.period_name} · 0.00 pts",
+                f"{quarter.period_name} · 0.00 pts",
+            ],
+        )
+        self.assertFalse([i for i in (1, 2, 3) if "margin" in churn[f"kpi_col{i}"]])
+        # n/a stays n/a: win rate without any deal
+        self.digest.kpi_crm_success_win_rate = True
+        win = self.kpis(self.manager)["kpi_crm_success_win_rate"]
+        self.digest.kpi_crm_success_win_rate = False
+        self.assertEqual([win[f"kpi_col{i}"]["value"] for i in (1, 2, 3)], ["n/a"] * 3)
         # a KPI switched off is not in the mail
         self.assertNotIn("kpi_crm_success_win_rate", kpis)
         # the field itself holds the last closed month
