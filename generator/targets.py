@@ -47,8 +47,7 @@ def demo_targets(env, companies=None):
     """Create the demo targets; returns how many were created.
 
     Each headline KPI of each company with computed values gets a company
-    target (monthly for counts and amounts, any granularity for rates and
-    averages) unless it already has an active company target, so running
+    monthly target unless it already has an active company target, so running
     it again adds nothing.  The planned status cycles through on target,
     warning and off target; a KPI without a value in the last closed month
     gets the target of its last month with a value (or 0), its status says
@@ -118,7 +117,9 @@ def demo_targets(env, companies=None):
                 {
                     "kpi_id": kpi.id,
                     "company_id": company.id,
-                    "granularity": "month" if kpi.unit in ADDITIVE else False,
+                    # monthly, like the values they are set around (a weekly
+                    # or yearly figure is not measured against them)
+                    "granularity": "month",
                     "direction": kpi.direction,
                     "target_value": target,
                     "warning_value": warning,

@@ -1,7 +1,7 @@
 """Alerts: a KPI that falls off its target tells its owner.
 
 When a computation stores a value whose status differs from the status the
-previous computation found (kept in ``alert_status``) and the new status is
+previous computation found (kept in ``kpi_alert_status``) and the new status is
 *warning* or *off target*, the target's responsible user (or, when it has
 none, every KPI manager of the company) gets one activity on the target with
 the KPI, the period, the value, the target and a link to the value.  A rerun
@@ -12,8 +12,9 @@ recomputes the current and the previous period).
 
 Only the values of the target's own level are alerted (a company target:
 the company's value; a team target: that team's value), and only for the
-current and the previous period of their granularity: a backfill of years
-of history does not flood anyone with alerts about closed years.
+last closed period of their granularity (the previous one): the current
+period is still running (a month's revenue is off target on its 4th day),
+and a backfill of years of history floods nobody with alerts about them.
 
 Managers (and any KPI user) can also subscribe, in their preferences, to a
 weekly mail listing every value off target in the last closed period of
@@ -171,7 +172,10 @@ class CrmKpiValue(models.Model):
     def _kpi_alert_changes(self, snapshot_ids):
         """Record the status each value of these snapshots has now as the one
         the computation found, and return the ids of the values whose status
-        changed into warning or off target since the previous computation."""
+        changed into warning or off target since the previous computation.
+        Only closed periods: the status of a running period is not recorded,
+        so the first computation after it closes compares the final status
+        with the one recorded before (none: it alerts when it is off)."""
         self.flush_model(["status"])
         cr = self.env.cr
         cr.execute(
@@ -180,10 +184,12 @@ class CrmKpiValue(models.Model):
                 SELECT id, status
                   FROM crm_kpi_value
                  WHERE snapshot_id = ANY(%s)
+                   AND date_end <= %s
                    AND kpi_alert_status IS DISTINCT FROM status
                  ORDER BY id
                 """,
                 list(snapshot_ids),
+                fields.Date.context_today(self),
             )
         )
         rows = cr.fetchall()
@@ -213,9 +219,12 @@ class CrmKpiValue(models.Model):
                 target and target.alert_active and target._kpi_alert_matches(value)
             ):
                 continue
+            # only the last closed period: the current one is still running
+            # (a month's revenue is "off target" on its 4th day), the older
+            # ones are history a backfill recomputes
             calendar = value.company_id.kpi_period_calendar or "gregorian"
             current = P.period_start(value.granularity, today, calendar)
-            if value.date_start < P.shift_period(
+            if value.date_start != P.shift_period(
                 value.granularity, current, -1, calendar
             ):
                 continue
@@ -251,10 +260,11 @@ class CrmKpiValue(models.Model):
         kpi = self.kpi_id.with_env(self.env).display_name
         period = self.period_name or self.period_label
         summary = self.env._(
-            "%(kpi)s %(status)s in %(period)s",
+            "%(kpi)s %(status)s in %(period)s (%(company)s)",
             kpi=kpi,
             status=statuses.get(self.status, self.status).lower(),
             period=period,
+            company=self.company_id.name,
         )
         target = self.target_id
         scope = self.snapshot_id.name.split(" · ", 1)[-1] if self.snapshot_id else ""

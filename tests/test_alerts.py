@@ -67,6 +67,7 @@ class TestAlerts(KpiCase):
         self.assertEqual(len(mine), 1)
         self.assertIn("Revenue", mine.summary)
         self.assertIn("warning", mine.summary)
+        self.assertIn(self.company.name, mine.summary)
         self.assertIn("450.00", mine.note)
         self.assertIn("500.00", mine.note)
         self.assertIn(f"/odoo/crm.kpi.value/{values['revenue'].id}", mine.note)
@@ -136,6 +137,25 @@ class TestAlerts(KpiCase):
             values = self.values(self.compute("month", D(2025, 2, 1)))
         self.assertEqual(values["revenue"].status, "off_target")
         self.assertFalse(self.alerts())
+        # April, the current month, is still running: 80 on the 8th is off
+        # target, and nobody is alerted until the month is closed
+        self.make_orders(
+            [{"partner": self.customers[1], "date": D(2025, 4, 8), "amount": 80.0}]
+        )
+        with freeze_time(self.TODAY):
+            values = self.values(self.compute("month", D(2025, 4, 1)))
+        self.assertKpi(values, "revenue", 80.0)
+        self.assertEqual(values["revenue"].status, "off_target")
+        self.assertFalse(self.alerts())
+        # on 2 May April is the last closed month: its next computation alerts
+        with freeze_time("2025-05-02 09:00:00"):
+            self.compute("month", D(2025, 4, 1))
+        alerts = self.alerts()
+        self.assertTrue(alerts)
+        self.assertEqual(
+            set(alerts.mapped("summary")),
+            {f"Revenue off target in 2025-04 ({self.company.name})"},
+        )
         # the company target of a rate applies to the team's value too, but
         # only the company's value is alerted
         rate = self.env["crm.kpi.target"].create(
