@@ -63,19 +63,7 @@ class CrmKpiTarget(models.Model):
                 if self.alert_user_id.active
                 else self.env["res.users"]
             )
-        group = self.env.ref("crm_success_kpi.group_crm_kpi_manager")
-        return (
-            self.env["res.users"]
-            .sudo()
-            .search(
-                [
-                    ("all_group_ids", "in", group.id),
-                    ("company_ids", "in", self.company_id.id),
-                    ("share", "=", False),
-                ],
-                order="id",
-            )
-        )
+        return self.company_id._kpi_managers()
 
     def _kpi_alert_matches(self, value):
         """Whether ``value`` is of this target's own level."""
@@ -267,7 +255,7 @@ class CrmKpiValue(models.Model):
             company=self.company_id.name,
         )
         target = self.target_id
-        scope = self.snapshot_id.name.split(" · ", 1)[-1] if self.snapshot_id else ""
+        scope = self.snapshot_id._kpi_scope_name() if self.snapshot_id else ""
         note = Markup("<p>%s</p><p><a href='/odoo/crm.kpi.value/%s'>%s</a></p>") % (
             self.env._(
                 "%(kpi)s of %(scope)s for %(period)s: %(value)s, against a target "

@@ -7,7 +7,7 @@ second worker running it at the same time, never mails twice."""
 
 import logging
 
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -88,20 +88,7 @@ class CrmKpiReportLog(models.Model):
 
     @api.model
     def _recipients(self, company):
-        group = self.env.ref("crm_success_kpi.group_crm_kpi_manager")
-        return (
-            self.env["res.users"]
-            .sudo()
-            .search(
-                [
-                    ("all_group_ids", "in", group.id),
-                    ("company_ids", "in", company.id),
-                    ("share", "=", False),
-                    ("id", "!=", SUPERUSER_ID),
-                    ("email", "!=", False),
-                ]
-            )
-        )
+        return company._kpi_managers([("email", "!=", False)])
 
     @api.model
     def _send_company_report(self, company, granularity, date_start):

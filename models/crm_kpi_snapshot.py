@@ -202,9 +202,16 @@ class CrmKpiSnapshot(models.Model):
     def _compute_name(self):
         scopes = dict(SCOPE)
         for snap in self:
-            record = snap.team_id or snap.helpdesk_team_id or snap.user_id
-            who = record.display_name if record else snap.company_id.name
-            snap.name = f"{snap.period_label} · {scopes.get(snap.scope, '')} · {who}"
+            snap.name = f"{snap.period_label} · {snap._kpi_scope_name(scopes)}"
+
+    def _kpi_scope_name(self, scopes=None):
+        """The scope and who it is (``Salesperson · Marc Demo``), as in the
+        snapshot's name without its period."""
+        self.ensure_one()
+        scopes = scopes or dict(SCOPE)
+        record = self.team_id or self.helpdesk_team_id or self.user_id
+        who = record.display_name if record else self.company_id.name
+        return f"{scopes.get(self.scope, '')} · {who}"
 
     # ------------------------------------------------------------------
     # The engine

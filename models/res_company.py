@@ -1,7 +1,7 @@
 import logging
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
@@ -72,6 +72,25 @@ class ResCompany(models.Model):
     def _kpi_tz(self):
         self.ensure_one()
         return self.kpi_timezone or self.partner_id.tz or "UTC"
+
+    def _kpi_managers(self, domain=()):
+        """The internal KPI managers of this company (the report's
+        recipients, the alerts' default responsible), sudo."""
+        self.ensure_one()
+        group = self.env.ref("crm_success_kpi.group_crm_kpi_manager")
+        return (
+            self.env["res.users"]
+            .sudo()
+            .search(
+                [
+                    ("all_group_ids", "in", group.id),
+                    ("company_ids", "in", self.id),
+                    ("share", "=", False),
+                    ("id", "!=", SUPERUSER_ID),
+                    *domain,
+                ]
+            )
+        )
 
     # -- costs drawn from accounting -------------------------------------------
     kpi_cost_sales_analytic_ids = fields.Many2many(

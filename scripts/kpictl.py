@@ -445,7 +445,6 @@ def build_wheel(dist_dir):
     """Build the addon's wheel from a clean clone of the current commit in a
     folder named after the addon (whool names the wheel after the folder);
     return its path."""
-    import shutil
     import tempfile
 
     dist_dir = Path(dist_dir).resolve()
@@ -473,7 +472,6 @@ def build_wheel(dist_dir):
             check=True,
         )
         built = sorted(set(dist_dir.glob(f"odoo_addon_{MODULE}-*.whl")) - before)
-        shutil.rmtree(checkout, ignore_errors=True)
     if not built:
         raise Fail("pip wheel built no odoo_addon_crm_success_kpi wheel")
     return built[-1]
