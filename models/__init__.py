@@ -11,6 +11,7 @@ from . import crm_kpi_family_marketing
 from . import crm_kpi_family_costs
 from . import crm_kpi_family_financial
 from . import crm_kpi_family_service
+from . import crm_kpi_family_sla
 from . import crm_kpi_family_perception
 from . import crm_kpi_family_adoption
 from . import crm_kpi_value

@@ -5,12 +5,16 @@ Scores are stored on ``survey.user_input`` when a response is completed
 responses completed in the period, per company, in one query.  Answers
 outside the survey's scale are not counted: their number is given in the
 note of the KPI.
+
+CSAT falls back on the ticket ratings of OCA's ``helpdesk_mgmt_rating``
+(when it is installed) for a company that has no CSAT survey in use: no
+CSAT invitation or response before the period's end.
 """
 
 from odoo import models
 from odoo.tools import SQL
 
-from ..kpi.base import Result, _lt, ratio
+from ..kpi.base import Result, _lt, na, ratio
 
 
 class CrmKpiFamilyPerception(models.AbstractModel):
@@ -114,6 +118,8 @@ class CrmKpiFamilyPerception(models.AbstractModel):
             ),
             r["csat_invalid"],
         )
+        if not (r["csat_n"] or r["csat_invalid"]) and not self._csat_survey_in_use():
+            csat = self._csat_from_ratings()
         rate = ratio(
             r["answered"],
             r["sent"],
@@ -128,6 +134,81 @@ class CrmKpiFamilyPerception(models.AbstractModel):
                 "survey_response_rate": rate,
             }
         }
+
+    # -- CSAT from ticket ratings (OCA helpdesk_mgmt_rating) ----------------
+    def _ratings_installed(self):
+        """True when helpdesk tickets can be rated (helpdesk_mgmt_rating)."""
+        return "rating_ids" in self.env["helpdesk.ticket"]._fields
+
+    def _csat_survey_in_use(self):
+        """True when the company sent a CSAT survey or got a CSAT response
+        before the period's end: surveys are then CSAT's only source."""
+        ctx = self.ctx
+        return self._fetch(
+            SQL(
+                """
+                SELECT EXISTS (
+                    SELECT 1 FROM survey_user_input
+                     WHERE kpi_company_id = %(company)s
+                       AND kpi_survey_type = 'csat'
+                       AND NOT COALESCE(test_entry, FALSE)
+                       AND create_date < %(b)s) AS used
+                """,
+                company=self.company.id,
+                b=ctx.end_utc,
+            )
+        )[0]["used"]
+
+    def _csat_uses_ratings(self):
+        return self._ratings_installed() and not self._csat_survey_in_use()
+
+    def _rating_rows_sql(self):
+        """The ticket ratings given in the period on the company's tickets:
+        Odoo's 1-5 rating, satisfied from 4 (``RATING_LIMIT_SATISFIED``)."""
+        ctx = self.ctx
+        return SQL(
+            """
+            SELECT r.id, r.rating >= 4 AS satisfied
+              FROM rating_rating r
+              JOIN helpdesk_ticket t ON t.id = r.res_id
+             WHERE r.res_model = 'helpdesk.ticket'
+               AND r.consumed AND r.rating >= 1
+               AND COALESCE(r.rated_on, r.write_date) >= %(a)s
+               AND COALESCE(r.rated_on, r.write_date) < %(b)s
+               AND t.company_id = %(company)s
+            """,
+            a=ctx.start_utc,
+            b=ctx.end_utc,
+            company=self.company.id,
+        )
+
+    def _csat_from_ratings(self):
+        if not self._ratings_installed():
+            return na(
+                _lt(
+                    "no CSAT survey in use; ticket ratings need a module that "
+                    "is not installed: helpdesk_mgmt_rating"
+                )
+            )
+        r = self._fetch(
+            SQL(
+                """
+                WITH rows AS (%s)
+                SELECT COUNT(*) AS n, COUNT(*) FILTER (WHERE satisfied) AS ok
+                  FROM rows
+                """,
+                self._rating_rows_sql(),
+            )
+        )[0]
+        if not r["n"]:
+            return ratio(
+                0,
+                0,
+                note=_lt("no CSAT survey in use and no ticket rated in the period"),
+            )
+        result = ratio(r["ok"], r["n"])
+        result.note = _lt("from ticket ratings: no CSAT survey in use")
+        return result
 
     @staticmethod
     def _with_invalid(result, invalid):
@@ -180,6 +261,16 @@ class CrmKpiFamilyPerception(models.AbstractModel):
     def _kpi_drill(self, code, scope, scope_id, part):
         if scope != "company":
             return None
+        if code == "csat" and self._csat_uses_ratings():
+            condition = "satisfied" if part == "numerator" else "TRUE"
+            rows = self._fetch(
+                SQL(
+                    "WITH rows AS (%s) SELECT id FROM rows WHERE %s",
+                    self._rating_rows_sql(),
+                    SQL(condition),  # constant expressions of this class only
+                )
+            )
+            return "rating.rating", [("id", "in", [r["id"] for r in rows])]
         num, den = self._SETS.get(code, (None, None))
         condition = num if part == "numerator" else den
         if not condition:

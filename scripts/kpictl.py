@@ -320,24 +320,22 @@ def _run_pytest(pg, dbname, extra):
     return subprocess.call(cmd, env=env, cwd=ROOT, stdin=subprocess.DEVNULL)
 
 
-def cmd_test(args):
-    pg = prepare(debian=["chromium", "wkhtmltopdf", "poppler-utils"])
-    ensure_rtlcss()
-    if not find_executable("chromium"):
-        warn("chromium not found: browser (HttpCase tour) tests will FAIL")
-    dbname = args.db or f"crm_kpi_test_{os.getpid()}"
+# optional OCA modules whose data the KPIs read when they are installed, and
+# the tests that cover both cases
+OPTIONAL_MODULES = ("helpdesk_mgmt_sla", "helpdesk_mgmt_rating")
+OPTIONAL_TESTS = "tests/test_optional_modules.py"
+
+
+def _test_run(pg, dbname, extra, pytest_args, use_template, args):
+    """Install the addon (and ``extra`` modules) in a new database ``dbname``
+    and run pytest there; the pytest exit code (collecting nothing fails)."""
     if db_exists(pg, dbname):
         raise Fail(f"database {dbname} already exists: pick another --db")
-    started = time.monotonic()
-    use_template = not args.no_template and os.environ.get("CI", "").lower() not in (
-        "true",
-        "1",
-    )
     try:
         if use_template:
             clone_db(pg, ensure_deps_template(pg), dbname)
-        install_module(pg, dbname, LOG_DIR / f"test-install-{dbname}.log")
-        rc = _run_pytest(pg, dbname, args.pytest_args)
+        install_module(pg, dbname, LOG_DIR / f"test-install-{dbname}.log", extra=extra)
+        rc = _run_pytest(pg, dbname, pytest_args)
     finally:
         if args.keep_db:
             info(f"keeping database {dbname} (--keep-db)")
@@ -347,6 +345,31 @@ def cmd_test(args):
     if rc == 5:
         out("[kpictl] FAILED: pytest collected no tests (exit code 5)")
         rc = 1
+    return rc
+
+
+def cmd_test(args):
+    pg = prepare(debian=["chromium", "wkhtmltopdf", "poppler-utils"])
+    ensure_rtlcss()
+    if not find_executable("chromium"):
+        warn("chromium not found: browser (HttpCase tour) tests will FAIL")
+    dbname = args.db or f"crm_kpi_test_{os.getpid()}"
+    started = time.monotonic()
+    use_template = not args.no_template and os.environ.get("CI", "").lower() not in (
+        "true",
+        "1",
+    )
+    runs = [((OPTIONAL_MODULES if args.with_optional else ()), args.pytest_args)]
+    if not args.pytest_args and not args.with_optional:
+        # the whole suite: once without the optional OCA modules, then their
+        # tests again in a database where they are installed
+        runs.append((OPTIONAL_MODULES, [OPTIONAL_TESTS]))
+    rc = 0
+    for index, (extra, pytest_args) in enumerate(runs):
+        name = dbname if index == 0 else f"{dbname}_optional"
+        if extra:
+            info(f"run with the optional modules {', '.join(extra)}: {name}")
+        rc = _test_run(pg, name, extra, pytest_args, use_template, args) or rc
     verdict = "passed" if rc == 0 else f"FAILED (exit code {rc})"
     info(f"tests {verdict} in {time.monotonic() - started:.0f}s")
     return rc
@@ -513,6 +536,14 @@ def build_parser():
         action="store_true",
         help="install everything from scratch (default when CI=true) instead of "
         "copying the cached database of the dependencies",
+    )
+    test.add_argument(
+        "--with-optional",
+        action="store_true",
+        help="also install the optional OCA modules "
+        f"({', '.join(OPTIONAL_MODULES)}) in the test database; without it and "
+        f"without pytest arguments, {OPTIONAL_TESTS} runs a second time in such "
+        "a database",
     )
     test.add_argument("pytest_args", nargs="*", help="after --: passed to pytest")
     test.set_defaults(func=cmd_test)

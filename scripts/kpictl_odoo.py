@@ -96,12 +96,13 @@ def run_odoo_logged(args, logfile, label):
     return rc, state["errors"]
 
 
-def install_module(pg, dbname, logfile, with_demo=True, upgrade=False):
+def install_module(pg, dbname, logfile, with_demo=True, upgrade=False, extra=()):
     """``odoo -d DB -i crm_success_kpi --stop-after-init`` (``-u`` with
     ``upgrade``: bring an existing database to the addon's current code),
-    checked for real."""
+    checked for real; ``extra``: other modules installed with it."""
     flag = "-u" if upgrade else "-i"
-    args = ["-d", dbname, flag, MODULE, "--stop-after-init", *odoo_options(pg)]
+    modules = ",".join([MODULE, *extra])
+    args = ["-d", dbname, flag, modules, "--stop-after-init", *odoo_options(pg)]
     if with_demo and not upgrade:
         args.append("--with-demo")
     started = time.monotonic()
@@ -109,6 +110,8 @@ def install_module(pg, dbname, logfile, with_demo=True, upgrade=False):
     rc, errors = run_odoo_logged(args, logfile, f"{verb} {MODULE} in database {dbname}")
     state = module_state(pg, dbname)
     elapsed = time.monotonic() - started
+    if extra and _installed_count(pg, dbname, extra) != len(extra):
+        state = f"{state}, not all of {', '.join(extra)} installed"
     if rc != 0 or errors or state != "installed":
         raise Fail(
             f"{verb} {MODULE} in {dbname} failed (exit code {rc}, "

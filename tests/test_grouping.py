@@ -79,6 +79,7 @@ EXPECTED = {
     "contacts_per_ticket": ("ratio", 1),
     "handle_time_hours": ("ratio", 1),
     "reopen_rate": ("ratio", 100),
+    "sla_compliance_rate": ("ratio", 100),
     "nps": ("ratio", 100),
     "ces": ("ratio", 1),
     "ces_easy_rate": ("ratio", 100),
