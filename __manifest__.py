@@ -24,6 +24,7 @@
         "views/crm_team_views.xml",
         "wizard/crm_kpi_backfill_views.xml",
         "views/crm_success_menus.xml",
+        "views/crm_kpi_cohort_views.xml",
         "wizard/crm_kpi_reconcile_views.xml",
         "report/crm_kpi_success_report.xml",
         "data/crm_kpi_report_mail_data.xml",

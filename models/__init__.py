@@ -15,6 +15,7 @@ from . import crm_kpi_family_sla
 from . import crm_kpi_family_perception
 from . import crm_kpi_family_adoption
 from . import crm_kpi_value
+from . import crm_kpi_cohort
 from . import crm_kpi_backfill
 from . import res_partner
 from . import crm_lead

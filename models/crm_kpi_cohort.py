@@ -1,0 +1,326 @@
+"""Cohort retention: customers grouped by the period of their first purchase
+(their acquisition period), followed period by period.
+
+One row per company (and sales team), granularity (month, quarter), cohort
+and period since acquisition, computed with the snapshots of the period
+(``crm.kpi.snapshot._compute_company_period``: the same daily action,
+backfill and lock) in one grouped query.  Computing period *X* writes the
+row of *X* of every cohort acquired in the :data:`COHORT_DEPTH` periods up to
+*X*, replacing the previous ones.
+
+* customers: the cohort's size, commercial partners whose first revenue
+  event (over the company's whole history) falls in the cohort period;
+* active customers: those of the cohort still active at the end of the
+  period, with the same activity window W as the customers family (a
+  revenue event in ``[end - W, end)``);
+* logo retention = active customers / customers × 100;
+* revenue: the cohort's revenue events in the period;
+* net revenue retention (NRR) = revenue of the period / revenue of the
+  cohort's first period × 100, uncapped (expansion counts);
+* gross revenue retention (GRR) = sum over the cohort's customers of their
+  revenue of the period capped at their own first-period revenue / revenue of
+  the first period × 100: at most 100 %, expansion of one customer never
+  hides the loss of another.
+
+A sales team's cohort holds the customers whose first revenue event was the
+team's; their activity and revenue are counted in the whole company, as a
+customer stays or leaves the company.
+"""
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..kpi import period as P
+from ..kpi.events import events_sql
+
+# how many periods back the cohorts of a period go (the period included)
+COHORT_DEPTH = {"month": 24, "quarter": 12}
+COHORT_GRANULARITIES = [("month", "Month"), ("quarter", "Quarter")]
+
+
+def pct(num, den):
+    return float(num or 0) / float(den) * 100 if den else 0.0
+
+
+class CrmKpiCohort(models.Model):
+    _name = "crm.kpi.cohort"
+    _description = "CRM KPI customer cohort"
+    _order = "company_id, granularity, scope, team_id, cohort_start, period_index"
+    _rec_name = "cohort_label"
+
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, index=True
+    )
+    scope = fields.Selection(
+        [("company", "Company"), ("team", "Sales Team")], required=True, readonly=True
+    )
+    team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
+    granularity = fields.Selection(
+        COHORT_GRANULARITIES, required=True, readonly=True, index=True
+    )
+    cohort_start = fields.Date("Acquisition Period Start", required=True, readonly=True)
+    cohort_label = fields.Char("Acquisition Period", readonly=True)
+    period_index = fields.Integer(
+        "Periods Since Acquisition",
+        readonly=True,
+        aggregator=False,
+        help="0: the acquisition period itself.",
+    )
+    period_start = fields.Date(required=True, readonly=True, index=True)
+    period_label = fields.Char("Period", readonly=True)
+    customers = fields.Integer(
+        "Customers Acquired", readonly=True, help="Size of the cohort."
+    )
+    active_customers = fields.Integer(
+        readonly=True,
+        help="Customers of the cohort still active at the end of the period "
+        "(a revenue event within the activity window).",
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    revenue = fields.Monetary(
+        readonly=True, help="Revenue of the cohort's customers in the period."
+    )
+    first_revenue = fields.Monetary(
+        "First-Period Revenue",
+        readonly=True,
+        help="Revenue of the cohort's customers in their acquisition period.",
+    )
+    retained_revenue = fields.Monetary(
+        readonly=True,
+        help="Revenue of the period, each customer capped at his own "
+        "first-period revenue (numerator of the gross revenue retention).",
+    )
+    logo_retention = fields.Float(
+        "Logo Retention (%)",
+        readonly=True,
+        aggregator="avg",
+        help="Active customers / customers acquired × 100.",
+    )
+    gross_revenue_retention = fields.Float(
+        "GRR (%)",
+        readonly=True,
+        aggregator="avg",
+        help="Gross revenue retention: the period's revenue of the cohort, "
+        "each customer capped at his own first-period revenue, / the cohort's "
+        "first-period revenue × 100. At most 100 %.",
+    )
+    net_revenue_retention = fields.Float(
+        "NRR (%)",
+        readonly=True,
+        aggregator="avg",
+        help="Net revenue retention: the period's revenue of the cohort / its "
+        "first-period revenue × 100, uncapped (expansion counts).",
+    )
+    computed_at = fields.Datetime(readonly=True)
+
+    _cohort_unique = models.UniqueIndex(
+        "(company_id, granularity, scope, COALESCE(team_id, 0), cohort_start,"
+        " period_start)"
+    )
+
+    # -- grouped reads: rates as ratios of sums, never averages -----------
+    _RATES = {
+        "logo_retention": ("active_customers", "customers"),
+        "gross_revenue_retention": ("retained_revenue", "first_revenue"),
+        "net_revenue_retention": ("revenue", "first_revenue"),
+    }
+
+    def _read_group_select(self, aggregate_spec, query):
+        """A group of several rows shows its rates as the ratio of the summed
+        numerators and denominators (the retention of all its customers)."""
+        fname, __, func = aggregate_spec.partition(":")
+        if fname in self._RATES and func in ("avg", "sum"):
+            num, den = self._RATES[fname]
+            t = self._table
+            return SQL(
+                "SUM(%s)::float / NULLIF(SUM(%s), 0) * 100",
+                SQL.identifier(t, num),
+                SQL.identifier(t, den),
+            )
+        return super()._read_group_select(aggregate_spec, query)
+
+    # -- computation -------------------------------------------------------
+    @api.model
+    def _cohort_bounds(self, ctx):
+        """Starts of the cohort periods (oldest first, the computed period
+        last) and the end of the computed period."""
+        depth = COHORT_DEPTH[ctx.granularity]
+        starts = [
+            P.shift_period(ctx.granularity, ctx.date_start, -k, ctx.calendar)
+            for k in range(depth - 1, -1, -1)
+        ]
+        return starts, ctx.date_end
+
+    @api.model
+    def _cohort_customers_sql(self, ctx):
+        """One row per customer acquired in the cohort periods: its cohort
+        (1-based index into the starts), the team of its first event, its
+        revenue in its first period and in the computed period, and whether
+        it is active at the period's end."""
+        starts, end = self._cohort_bounds(ctx)
+        return SQL(
+            """
+            WITH ev AS (%(events)s),
+            firsts AS (
+                SELECT DISTINCT ON (partner_id) partner_id, day AS first_day,
+                       team_id
+                  FROM ev
+                 WHERE partner_id IS NOT NULL
+                 ORDER BY partner_id, day, res_id
+            ),
+            cohort AS (
+                SELECT partner_id, team_id,
+                       width_bucket(first_day, %(starts)s::date[]) AS ci
+                  FROM firsts
+                 WHERE first_day >= %(first)s
+            ),
+            bounds AS (SELECT %(bounds)s::date[] AS b)
+            SELECT c.partner_id, c.team_id, c.ci,
+                   COALESCE(SUM(ev.amount) FILTER (
+                       WHERE ev.day < bounds.b[c.ci + 1]), 0) AS r0,
+                   COALESCE(SUM(ev.amount) FILTER (
+                       WHERE ev.day >= %(start)s), 0) AS rx,
+                   BOOL_OR(ev.day >= %(w_from)s) AS active
+              FROM cohort c
+              CROSS JOIN bounds
+              JOIN ev ON ev.partner_id = c.partner_id
+             WHERE ev.day >= %(first)s
+             GROUP BY c.partner_id, c.team_id, c.ci
+            """,
+            # the whole history: a customer's first purchase may be older
+            events=events_sql(ctx, end, campaign=False),
+            starts=starts,
+            first=starts[0],
+            bounds=[*starts, end],
+            start=ctx.date_start,
+            w_from=ctx.window_start(end),
+        )
+
+    @api.model
+    def _compute_cohorts(self, ctx):
+        """Compute and store the rows of ``ctx``'s period for every cohort
+        of its company (company and sales team scopes)."""
+        if ctx.granularity not in COHORT_DEPTH:
+            return self.browse()
+        starts, __ = self._cohort_bounds(ctx)
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                WITH customers AS (%(customers)s)
+                SELECT ci, team_id, GROUPING(team_id) = 1 AS is_company,
+                       COUNT(*) AS customers,
+                       COUNT(*) FILTER (WHERE active) AS active,
+                       SUM(rx) AS revenue, SUM(r0) AS first_revenue,
+                       SUM(LEAST(GREATEST(rx, 0), GREATEST(r0, 0))) AS retained
+                  FROM customers
+                 GROUP BY GROUPING SETS ((ci), (ci, team_id))
+                """,
+                customers=self._cohort_customers_sql(ctx),
+            )
+        )
+        rows = cr.dictfetchall()
+        company = ctx.company
+        cr.execute(
+            SQL(
+                "DELETE FROM crm_kpi_cohort WHERE company_id = %s AND granularity = %s"
+                " AND period_start = %s",
+                company.id,
+                ctx.granularity,
+                ctx.date_start,
+            )
+        )
+        self.invalidate_model()
+        label = P.period_label(ctx.granularity, ctx.date_start, ctx.calendar)
+        now = fields.Datetime.now()
+        vals = []
+        depth = len(starts)
+        for r in rows:
+            if not r["is_company"] and not r["team_id"]:
+                continue
+            cohort_start = starts[r["ci"] - 1]
+            first_revenue = float(r["first_revenue"] or 0)
+            vals.append(
+                {
+                    "company_id": company.id,
+                    "scope": "company" if r["is_company"] else "team",
+                    "team_id": False if r["is_company"] else r["team_id"],
+                    "granularity": ctx.granularity,
+                    "cohort_start": cohort_start,
+                    "cohort_label": P.period_label(
+                        ctx.granularity, cohort_start, ctx.calendar
+                    ),
+                    "period_index": depth - r["ci"],
+                    "period_start": ctx.date_start,
+                    "period_label": label,
+                    "customers": r["customers"],
+                    "active_customers": r["active"],
+                    "revenue": float(r["revenue"] or 0),
+                    "first_revenue": first_revenue,
+                    "retained_revenue": float(r["retained"] or 0),
+                    "logo_retention": pct(r["active"], r["customers"]),
+                    "gross_revenue_retention": pct(r["retained"], first_revenue),
+                    "net_revenue_retention": pct(r["revenue"], first_revenue),
+                    "computed_at": now,
+                }
+            )
+        return self.sudo().create(vals)
+
+    # -- drill-down ----------------------------------------------------------
+    def _partner_ids(self, active_only=False):
+        self.ensure_one()
+        snapshot = self.env["crm.kpi.snapshot"]
+        ctx = snapshot._period_context(
+            self.company_id, self.granularity, self.period_start
+        )
+        starts, __ = self._cohort_bounds(ctx)
+        ci = starts.index(self.cohort_start) + 1
+        conditions = [SQL("ci = %s", ci)]
+        if self.scope == "team":
+            conditions.append(SQL("team_id = %s", self.team_id.id))
+        if active_only:
+            conditions.append(SQL("active"))
+        self.env.flush_all()
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                "WITH customers AS (%s) SELECT partner_id FROM customers WHERE %s",
+                self._cohort_customers_sql(ctx),
+                SQL(" AND ").join(conditions),
+            )
+        )
+        return [row[0] for row in cr.fetchall()]
+
+    def _open_partners(self, active_only):
+        self.ensure_one()
+        ids = self.sudo()._partner_ids(active_only=active_only)
+        name = (
+            self.env._("Active customers of the %(cohort)s cohort in %(period)s")
+            if active_only
+            else self.env._("Customers acquired in %(cohort)s")
+        ) % {"cohort": self.cohort_label, "period": self.period_label}
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": "res.partner",
+            "view_mode": "list,form",
+            "domain": [("id", "in", ids)],
+            "context": {"create": False, "active_test": False},
+        }
+
+    def action_open_customers(self):
+        return self._open_partners(active_only=False)
+
+    def action_open_active_customers(self):
+        return self._open_partners(active_only=True)
+
+
+class CrmKpiSnapshot(models.Model):
+    _inherit = "crm.kpi.snapshot"
+
+    def _compute_company_period(self, company, granularity, date_start):
+        snapshots = super()._compute_company_period(company, granularity, date_start)
+        if granularity in COHORT_DEPTH:
+            ctx = self._period_context(company, granularity, date_start)
+            self.env["crm.kpi.cohort"]._compute_cohorts(ctx)
+        return snapshots
