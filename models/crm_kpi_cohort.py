@@ -35,6 +35,8 @@ from ..kpi.events import events_sql
 
 # how many periods back the cohorts of a period go (the period included)
 COHORT_DEPTH = {"month": 24, "quarter": 12}
+# acquisition periods shown in the heat maps of the report and dashboard
+HEAT_MAP_DEPTH = 12
 COHORT_GRANULARITIES = [("month", "Month"), ("quarter", "Quarter")]
 
 
@@ -265,6 +267,76 @@ class CrmKpiCohort(models.Model):
                 }
             )
         return self.sudo().create(vals)
+
+    # -- heat map (success report, dashboard) ------------------------------
+    @api.model
+    def _heat_map(self, company, granularity, start, scope, team, depth=HEAT_MAP_DEPTH):
+        """Logo retention by acquisition period (rows, the last ``depth``
+        periods up to ``start``) and periods since acquisition (columns),
+        from the stored rows of the scope (company, or ``team``), as the
+        reader may read them; None when there is nothing to show."""
+        if scope not in ("company", "team") or granularity not in COHORT_DEPTH:
+            return None
+        if not self.has_access("read"):
+            return None
+        calendar = company.kpi_period_calendar or "gregorian"
+        first = P.shift_period(granularity, start, 1 - depth, calendar)
+        rows = self.search(
+            [
+                ("company_id", "=", company.id),
+                ("granularity", "=", granularity),
+                ("scope", "=", scope),
+                ("team_id", "=", team.id if scope == "team" else False),
+                ("cohort_start", ">=", first),
+                ("period_start", "<=", start),
+                ("period_index", "<", depth),
+            ]
+        )
+        if not rows:
+            return None
+        by_cohort = {}
+        for row in rows:
+            by_cohort.setdefault(row.cohort_start, {})[row.period_index] = row
+        lines = []
+        for cohort_start in sorted(by_cohort):
+            cells = by_cohort[cohort_start]
+            latest = cells[max(cells)]
+            line = {
+                "label": P.period_label(
+                    granularity, cohort_start, calendar, translate=self.env._
+                ),
+                "customers": f"{latest.customers:,d}",
+                "cells": [],
+            }
+            for index in range(depth):
+                row = cells.get(index)
+                if row is None:
+                    line["cells"].append(
+                        {"index": index, "text": "", "style": "", "id": False}
+                    )
+                    continue
+                pct_value = row.logo_retention
+                alpha = max(0.08, min(pct_value, 100.0) / 100.0)
+                line["cells"].append(
+                    {
+                        "index": index,
+                        "id": row.id,
+                        "text": f"{pct_value:.0f}",
+                        "title": self.env._(
+                            "%(active)s of %(customers)s customers active in "
+                            "%(period)s; NRR %(nrr)s %%, GRR %(grr)s %%",
+                            active=row.active_customers,
+                            customers=row.customers,
+                            period=row.period_label,
+                            nrr=f"{row.net_revenue_retention:.1f}",
+                            grr=f"{row.gross_revenue_retention:.1f}",
+                        ),
+                        "style": f"background-color: rgba(40, 140, 80, {alpha:.2f});"
+                        + (" color: #fff;" if alpha > 0.55 else ""),
+                    }
+                )
+            lines.append(line)
+        return {"indexes": list(range(depth)), "lines": lines}
 
     # -- drill-down ----------------------------------------------------------
     def _partner_ids(self, active_only=False):

@@ -92,6 +92,7 @@ class CrmKpiDashboard(models.AbstractModel):
             "scope_key": scope_key,
             "areas": [],
             "maturity": self._maturity(company, granularity, start),
+            "cohorts": None,
             "computed_at": False,
             "empty": False,
         }
@@ -99,6 +100,14 @@ class CrmKpiDashboard(models.AbstractModel):
             title, text = self.env["crm.kpi.value"]._empty_state()
             result["empty"] = {"title": title, "text": text}
             return result
+        scope, _sep, scope_id = scope_key.partition(":")
+        result["cohorts"] = self.env["crm.kpi.cohort"]._heat_map(
+            company,
+            granularity,
+            start,
+            scope,
+            self.env["crm.team"].browse(int(scope_id or 0)),
+        )
         values = self._values(company, granularity, scope_key, spark + [year_ago])
         computed = [v["computed_at"] for v in values.values() if v["computed_at"]]
         result["computed_at"] = (

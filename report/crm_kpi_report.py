@@ -134,66 +134,12 @@ class CrmKpiSuccessReport(models.AbstractModel):
             "computed_at": snap.computed_at,
         }
 
-    # cohorts shown in the report: the acquisition periods of the last 12
-    # periods, each followed up to the report's period
-    COHORT_PERIODS = 12
-
     def _cohorts(self, snap):
-        """The heat map of logo retention by acquisition period (rows) and
-        periods since acquisition (columns), from the stored cohort rows of
-        the report's scope (company or sales team), or None."""
-        if snap.scope not in ("company", "team") or snap.granularity not in (
-            "month",
-            "quarter",
-        ):
-            return None
-        calendar = snap.company_id.kpi_period_calendar or "gregorian"
-        depth = self.COHORT_PERIODS
-        first = P.shift_period(snap.granularity, snap.date_start, 1 - depth, calendar)
-        Cohort = self.env["crm.kpi.cohort"]
-        if not Cohort.has_access("read"):
-            return None
-        rows = Cohort.search(
-            [
-                ("company_id", "=", snap.company_id.id),
-                ("granularity", "=", snap.granularity),
-                ("scope", "=", snap.scope),
-                ("team_id", "=", snap.team_id.id),
-                ("cohort_start", ">=", first),
-                ("period_start", "<=", snap.date_start),
-                ("period_index", "<", depth),
-            ]
+        """The heat map of logo retention of the report's scope (company or
+        sales team), or None (see ``crm.kpi.cohort._heat_map``)."""
+        return self.env["crm.kpi.cohort"]._heat_map(
+            snap.company_id, snap.granularity, snap.date_start, snap.scope, snap.team_id
         )
-        if not rows:
-            return None
-        by_cohort = {}
-        for row in rows:
-            by_cohort.setdefault(row.cohort_start, {})[row.period_index] = row
-        lines = []
-        for start in sorted(by_cohort):
-            cells = by_cohort[start]
-            size = max(cells.values(), key=lambda r: r.period_index).customers
-            line = {
-                "label": self._period_label(snap.granularity, start, calendar),
-                "customers": f"{size:,d}",
-                "cells": [],
-            }
-            for index in range(depth):
-                row = cells.get(index)
-                if row is None:
-                    line["cells"].append({"text": "", "style": ""})
-                    continue
-                pct = row.logo_retention
-                alpha = max(0.08, min(pct, 100.0) / 100.0)
-                line["cells"].append(
-                    {
-                        "text": f"{pct:.0f}",
-                        "style": f"background-color: rgba(40, 140, 80, {alpha:.2f});"
-                        + (" color: #fff;" if alpha > 0.55 else ""),
-                    }
-                )
-            lines.append(line)
-        return {"indexes": list(range(depth)), "lines": lines}
 
     def _format(self, value, unit, currency):
         env = self.env

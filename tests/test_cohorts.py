@@ -256,3 +256,29 @@ class TestCohorts(KpiCase):
             .decode()
         )
         self.assertIn("Cohort retention", html)
+
+    def test_dashboard_card(self):
+        """The dashboard of April shows the same heat map for the company
+        and for team B; a salesperson's own scope has none."""
+        for month in (JAN, FEB, date(2026, 3, 1), APR):
+            self.compute("month", month)
+        Dashboard = self.env["crm.kpi.dashboard"].with_company(self.company)
+        data = Dashboard.with_user(self.manager).get_dashboard(
+            "month", "2026-04-01", "company:0"
+        )
+        january = next(
+            line for line in data["cohorts"]["lines"] if line["label"] == "2026-01"
+        )
+        self.assertEqual(january["cells"][3]["text"], "70")
+        self.assertEqual(
+            self.Cohort.browse(january["cells"][3]["id"]), self.row(APR, JAN)
+        )
+        team_b = Dashboard.with_user(self.manager).get_dashboard(
+            "month", "2026-04-01", f"team:{self.team_b.id}"
+        )
+        line = next(
+            line for line in team_b["cohorts"]["lines"] if line["label"] == "2026-01"
+        )
+        self.assertEqual(line["cells"][3]["text"], "25")
+        own = Dashboard.with_user(self.salesman).get_dashboard("month", "2026-04-01")
+        self.assertIsNone(own["cohorts"])

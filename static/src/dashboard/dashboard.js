@@ -229,6 +229,20 @@ export class CrmKpiDashboard extends Component {
         await this.actionService.doAction(action);
     }
 
+    async openCohort(cell) {
+        if (!cell.id) {
+            return;
+        }
+        const action = await this.orm.call("crm.kpi.cohort", "action_open_customers", [
+            [cell.id],
+        ]);
+        await this.actionService.doAction(action);
+    }
+
+    async openCohorts() {
+        await this.actionService.doAction("crm_success_kpi.crm_kpi_cohort_action");
+    }
+
     async openValue(card) {
         await this.actionService.doAction({
             type: "ir.actions.act_window",
