@@ -235,6 +235,12 @@ def write_results(path, res):
             + f"; cold first run {fmt_s(c['engine_seconds_cold'])} "
             f"(SQL cold {fmt_s(c['sql_seconds_cold'])}).",
         ]
+        if c.get("cohort_seconds") is not None:
+            lines.append(
+                f"\nCohorts of the month (in the engine's time): "
+                f"{c['cohort_rows']} rows (company and sales teams, "
+                f"{fmt_s(c['cohort_seconds'])})."
+            )
         if c["mismatches"]:
             lines.append(f"\n**Counts differ**: {c['mismatches']}")
     w = res.get("writes")
