@@ -32,6 +32,7 @@ from odoo.tools import SQL
 
 from ..kpi import period as P
 from ..kpi.events import events_sql
+from .crm_kpi_snapshot import Disagreement
 
 # how many periods back the cohorts of a period go (the period included)
 COHORT_DEPTH = {"month": 24, "quarter": 12}
@@ -386,9 +387,99 @@ class CrmKpiCohort(models.Model):
     def action_open_active_customers(self):
         return self._open_partners(active_only=True)
 
+    # -- reconciliation ----------------------------------------------------
+    @api.model
+    def _reconcile(self, ctx):
+        """``[(row or None, field, stored, recounted)]``: the stored rows of
+        ``ctx``'s period whose customers or active customers differ from what
+        the revenue events give now (a document edited after the
+        computation), and the cohorts that now have customers but no row."""
+        if ctx.granularity not in COHORT_DEPTH:
+            return []
+        starts, __ = self._cohort_bounds(ctx)
+        self.env.flush_all()
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                WITH customers AS (%s)
+                SELECT ci, team_id, GROUPING(team_id) = 1 AS is_company,
+                       COUNT(*) AS customers,
+                       COUNT(*) FILTER (WHERE active) AS active
+                  FROM customers
+                 GROUP BY GROUPING SETS ((ci), (ci, team_id))
+                """,
+                self._cohort_customers_sql(ctx),
+            )
+        )
+        now = {}
+        for r in cr.dictfetchall():
+            if not r["is_company"] and not r["team_id"]:
+                continue
+            key = (starts[r["ci"] - 1], None if r["is_company"] else r["team_id"])
+            now[key] = (r["customers"], r["active"])
+        rows = self.sudo().search(
+            [
+                ("company_id", "=", ctx.company.id),
+                ("granularity", "=", ctx.granularity),
+                ("period_start", "=", ctx.date_start),
+            ]
+        )
+        found = []
+        for row in rows:
+            key = (row.cohort_start, row.team_id.id or None)
+            customers, active = now.pop(key, (0, 0))
+            if row.customers != customers:
+                found.append((row, "customers", row.customers, customers))
+            if row.active_customers != active:
+                found.append((row, "active_customers", row.active_customers, active))
+        for (__, ___), (customers, ___active) in now.items():
+            found.append((None, "customers", 0, customers))
+        return found
+
 
 class CrmKpiSnapshot(models.Model):
     _inherit = "crm.kpi.snapshot"
+
+    @api.model
+    def reconcile_period(self, granularity, date_start, companies=None, scopes=None):
+        """The cohorts of the period are recounted too, with the company
+        snapshot: a disagreement's code reads ``cohort <acquisition period>
+        [team]: customers`` (or ``active_customers``)."""
+        found = super().reconcile_period(
+            granularity, date_start, companies=companies, scopes=scopes
+        )
+        if granularity not in COHORT_DEPTH or (
+            scopes is not None and "company" not in scopes
+        ):
+            return found
+        domain = [
+            ("granularity", "=", granularity),
+            ("date_start", "<=", date_start),
+            ("date_end", ">", date_start),
+            ("scope", "=", "company"),
+        ]
+        if companies is not None:
+            domain.append(("company_id", "in", companies.ids))
+        Cohort = self.env["crm.kpi.cohort"]
+        for snapshot in self.sudo().search(domain):
+            ctx = self._period_context(
+                snapshot.company_id, granularity, snapshot.date_start
+            )
+            for row, field, stored, recounted in Cohort._reconcile(ctx):
+                label = row.cohort_label if row else "?"
+                if row and row.team_id:
+                    label = f"{label} {row.team_id.display_name}"
+                found.append(
+                    Disagreement(
+                        snapshot,
+                        f"cohort {label}: {field}",
+                        float(stored),
+                        float(recounted),
+                        "numerator",
+                    )
+                )
+        return found
 
     def _compute_company_period(self, company, granularity, date_start):
         snapshots = super()._compute_company_period(company, granularity, date_start)

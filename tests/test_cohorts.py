@@ -282,3 +282,35 @@ class TestCohorts(KpiCase):
         self.assertEqual(line["cells"][3]["text"], "25")
         own = Dashboard.with_user(self.salesman).get_dashboard("month", "2026-04-01")
         self.assertIsNone(own["cohorts"])
+
+    def test_reconciliation(self):
+        """The period's reconciliation recounts the cohorts: an order
+        cancelled after the computation shows, a recomputation clears it."""
+        self.compute("month", APR)
+        Snapshot = self.Snapshot
+        self.assertEqual(
+            Snapshot.reconcile_period("month", APR, companies=self.company), []
+        )
+        april_c7 = self.orders.filtered(
+            lambda o: o.partner_id == self.c[6] and o.date_order.month == 4
+        )
+        april_c7._action_cancel()
+        found = Snapshot.reconcile_period("month", APR, companies=self.company)
+        self.assertEqual(
+            sorted(
+                (item[1], item[2], item[3])
+                for item in found
+                if item[1].startswith("cohort")
+            ),
+            [
+                ("cohort 2026-01 KPI Team B: active_customers", 1.0, 0.0),
+                ("cohort 2026-01: active_customers", 7.0, 6.0),
+            ],
+        )
+        self.assertTrue(
+            all(item[0].scope == "company" for item in found if "cohort" in item[1])
+        )
+        self.compute("month", APR)
+        self.assertEqual(
+            Snapshot.reconcile_period("month", APR, companies=self.company), []
+        )
