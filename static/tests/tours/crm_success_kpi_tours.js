@@ -14,8 +14,10 @@ function openMenu(xmlid, label) {
 function openSection(sectionXmlid, xmlid, label) {
     return [
         {
+            // the section, or the "more" list holding it when the screen
+            // is too narrow for every menu
             content: "open the section menu",
-            trigger: `.o_main_navbar .o_menu_sections [data-menu-xmlid='${sectionXmlid}']`,
+            trigger: `.o_main_navbar .o_menu_sections [data-menu-xmlid='${sectionXmlid}'], .o_main_navbar .o_menu_sections_more button`,
             run: "click",
         },
         {
