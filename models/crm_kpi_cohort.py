@@ -267,7 +267,32 @@ class CrmKpiCohort(models.Model):
                     "computed_at": now,
                 }
             )
-        return self.sudo().create(vals)
+        if not vals:
+            return self.browse()
+        # one INSERT of every row (an ORM create checks each relation)
+        columns = list(vals[0])
+        uid = self.env.uid
+        cr.execute(
+            SQL(
+                "INSERT INTO crm_kpi_cohort (%s, create_uid, create_date, write_uid,"
+                " write_date) VALUES %s RETURNING id",
+                SQL(", ").join(SQL.identifier(c) for c in columns),
+                SQL(", ").join(
+                    SQL(
+                        "(%s, %s, %s, %s, %s)",
+                        SQL(", ").join(
+                            SQL("%s", None if v[c] is False else v[c]) for c in columns
+                        ),
+                        uid,
+                        now,
+                        uid,
+                        now,
+                    )
+                    for v in vals
+                ),
+            )
+        )
+        return self.browse([row[0] for row in cr.fetchall()])
 
     # -- heat map (success report, dashboard) ------------------------------
     @api.model

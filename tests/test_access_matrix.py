@@ -72,6 +72,7 @@ READ = {
     #                           sal  all  lead agt  agtT hdAl kpi  mgr  B    port plain
     "crm.kpi.definition": ("A", "A", "A", "A", "A", "A", "A", "A", "A", "-", "-"),
     "crm.kpi.maturity": ("-", "A", "-", "-", "-", "-", "A", "A", "0", "-", "-"),
+    "crm.kpi.cohort": ("-", "A", "-", "-", "-", "-", "A", "A", "0", "-", "-"),
     "crm.kpi.maturity.criterion": (
         *("-", "A", "-", "-", "-", "-", "A", "A", "0", "-", "-"),
     ),
@@ -97,6 +98,7 @@ WRITE = {
     "crm.kpi.snapshot": ("-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"),
     "crm.kpi.value": ("-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"),
     "crm.kpi.maturity": ("-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"),
+    "crm.kpi.cohort": ("-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"),
     "crm.kpi.target": ("-", "-", "-", "-", "-", "-", "w", "w", "-", "-", "-"),
     "crm.kpi.cost": ("-", "-", "-", "-", "-", "-", "w", "w", "-", "-", "-"),
     "crm.kpi.investment": ("-", "-", "-", "-", "-", "-", "w", "w", "-", "-", "-"),
@@ -121,6 +123,7 @@ WRITE_VALUES = {
     "crm.kpi.snapshot": {"period_label": "x"},
     "crm.kpi.value": {"value": 1.0},
     "crm.kpi.maturity": {"level": 5},
+    "crm.kpi.cohort": {"customers": 5},
     "crm.kpi.target": {"note": "edited"},
     "crm.kpi.cost": {"name": "edited"},
     "crm.kpi.investment": {"equity": 1.0},

@@ -119,6 +119,7 @@ class TestFamilies(KpiCase):
                 "crm.kpi.family.revenue",
                 "crm.kpi.family.sales",
                 "crm.kpi.family.service",
+                "crm.kpi.family.sla",
             ],
         )
         self.assertEqual(
