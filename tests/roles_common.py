@@ -298,6 +298,9 @@ class KpiRolesCase(KpiCase):
         cls.maturities = cls.env["crm.kpi.maturity"].search(
             [("company_id", "in", (A | cls.company_b).ids)]
         )
+        cls.cohorts = cls.env["crm.kpi.cohort"].search(
+            [("company_id", "in", (A | cls.company_b).ids)]
+        )
         cls.report_logs = cls.env["crm.kpi.report.log"].create(
             [
                 {
@@ -353,6 +356,7 @@ class KpiRolesCase(KpiCase):
             "crm.kpi.campaign.report": self.campaign_reports,
             "crm.kpi.maturity": self.maturities,
             "crm.kpi.maturity.criterion": self.maturities.criterion_ids,
+            "crm.kpi.cohort": self.cohorts,
             "crm.kpi.report.log": self.report_logs,
         }
 
