@@ -298,8 +298,24 @@ class KpiRolesCase(KpiCase):
         cls.maturities = cls.env["crm.kpi.maturity"].search(
             [("company_id", "in", (A | cls.company_b).ids)]
         )
-        cls.cohorts = cls.env["crm.kpi.cohort"].search(
-            [("company_id", "in", (A | cls.company_b).ids)]
+        # one row of a cohort per company (the snapshots above are stored
+        # without a computation, which would write the cohorts)
+        cls.cohorts = cls.env["crm.kpi.cohort"].create(
+            [
+                {
+                    "company_id": company.id,
+                    "scope": "company",
+                    "granularity": "month",
+                    "cohort_start": OCT,
+                    "cohort_label": "2026-10",
+                    "period_index": 0,
+                    "period_start": OCT,
+                    "period_label": "2026-10",
+                    "customers": 2,
+                    "active_customers": 2,
+                }
+                for company in (A, cls.company_b)
+            ]
         )
         cls.report_logs = cls.env["crm.kpi.report.log"].create(
             [
