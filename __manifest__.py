@@ -8,7 +8,14 @@
     "license": "AGPL-3",
     "author": "CRM Success KPIs contributors",
     "website": "https://github.com/crm-success-kpi/crm_success_kpi",
-    "depends": ["crm", "sale_crm", "sale_margin", "survey", "helpdesk_mgmt"],
+    "depends": [
+        "crm",
+        "sale_crm",
+        "sale_margin",
+        "survey",
+        "helpdesk_mgmt",
+        "spreadsheet_dashboard",
+    ],
     "external_dependencies": {"python": ["jdatetime"]},
     "data": [
         "security/crm_success_kpi_security.xml",
@@ -45,6 +52,7 @@
         "data/crm_kpi_service_cron_data.xml",
         "views/helpdesk_ticket_views.xml",
         "views/survey_views.xml",
+        "data/spreadsheet_dashboard_data.xml",
     ],
     "demo": [],
     "assets": {

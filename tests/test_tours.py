@@ -112,6 +112,38 @@ class TestKpiTours(HttpCase):
             login="kpi_tour_salesman",
         )
 
+    def test_spreadsheet_dashboard_tour(self):
+        """The CRM Success dashboard of the Dashboards app: the company's
+        scorecards, the trend, and a value that opens its records."""
+        self._ensure_browser()
+        self.start_tour(
+            "/odoo", "crm_success_kpi_spreadsheet_dashboard_tour", login="admin"
+        )
+
+    def test_spreadsheet_dashboard_salesman_tour(self):
+        """A salesperson opens the same dashboard on his own values: orders
+        of last month are his, and the month is computed again."""
+        self._ensure_browser()
+        company = self.env.ref("base.main_company")
+        month = fields.Date.today().replace(day=1) - relativedelta(months=1)
+        orders = self.env["sale.order"].search(
+            [
+                ("company_id", "=", company.id),
+                ("state", "=", "sale"),
+                ("date_order", ">=", month),
+                ("date_order", "<", month + relativedelta(months=1)),
+            ],
+            limit=3,
+        )
+        self.assertTrue(orders, "the generated history has orders last month")
+        orders.write({"user_id": self.salesman.id})
+        self.env["crm.kpi.snapshot"].compute_period("month", month, company)
+        self.start_tour(
+            "/odoo",
+            "crm_success_kpi_spreadsheet_dashboard_salesman_tour",
+            login="kpi_tour_salesman",
+        )
+
     def test_ticket_tour(self):
         self._ensure_browser()
         self.start_tour(
