@@ -241,6 +241,13 @@ class TestKpiTours(HttpCase):
             before="(await waitFor(\".o_notebook a.nav-link[name='crm_kpi']\"))"
             ".click();",
         )
+        sheet = self.env.ref("crm_success_kpi.spreadsheet_dashboard_crm_success")
+        self._capture(
+            f"/odoo/dashboards?dashboard_id={sheet.id}",
+            ".o_spreadsheet_dashboard_action canvas.o-scorecard[title='Revenue']",
+            "spreadsheet_dashboard.png",
+            before="await settle(); await settle();",
+        )
         self._pdf_first_page()
         # the same page for a Persian reader: right to left, in Persian
         load_languages(self.env)
