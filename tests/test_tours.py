@@ -241,6 +241,11 @@ class TestKpiTours(HttpCase):
             before="(await waitFor(\".o_notebook a.nav-link[name='crm_kpi']\"))"
             ".click();",
         )
+        self._capture(
+            "/odoo/action-crm_success_kpi.crm_kpi_cohort_action",
+            ".o_pivot table tbody tr",
+            "cohorts.png",
+        )
         sheet = self.env.ref("crm_success_kpi.spreadsheet_dashboard_crm_success")
         self._capture(
             f"/odoo/dashboards?dashboard_id={sheet.id}",
