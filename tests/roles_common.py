@@ -298,9 +298,13 @@ class KpiRolesCase(KpiCase):
         cls.maturities = cls.env["crm.kpi.maturity"].search(
             [("company_id", "in", (A | cls.company_b).ids)]
         )
-        cls.cohorts = cls.env["crm.kpi.cohort"].search(
-            [("company_id", "in", (A | cls.company_b).ids)]
-        )
+        # the cohorts of October of both companies (the shared customer's
+        # first purchases), computed as the period's computation does
+        Cohort = cls.env["crm.kpi.cohort"]
+        cls.env.flush_all()
+        for company in (A, cls.company_b):
+            Cohort._compute_cohorts(Snapshot._period_context(company, "month", OCT))
+        cls.cohorts = Cohort.search([("company_id", "in", (A | cls.company_b).ids)])
         cls.report_logs = cls.env["crm.kpi.report.log"].create(
             [
                 {
