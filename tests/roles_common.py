@@ -305,6 +305,10 @@ class KpiRolesCase(KpiCase):
         for company in (A, cls.company_b):
             Cohort._compute_cohorts(Snapshot._period_context(company, "month", OCT))
         cls.cohorts = Cohort.search([("company_id", "in", (A | cls.company_b).ids)])
+        # the revenue figures of the shared customer in both companies
+        cls.customer_stats = cls.env["crm.kpi.customer.stat"].search(
+            [("company_id", "in", (A | cls.company_b).ids)]
+        )
         cls.report_logs = cls.env["crm.kpi.report.log"].create(
             [
                 {
@@ -361,6 +365,7 @@ class KpiRolesCase(KpiCase):
             "crm.kpi.maturity": self.maturities,
             "crm.kpi.maturity.criterion": self.maturities.criterion_ids,
             "crm.kpi.cohort": self.cohorts,
+            "crm.kpi.customer.stat": self.customer_stats,
             "crm.kpi.report.log": self.report_logs,
         }
 
