@@ -34,3 +34,6 @@ from . import helpdesk_ticket
 from . import mail_message
 from . import crm_kpi_dashboard
 from . import digest_digest
+from . import sale_order
+from . import account_move
+from . import crm_kpi_customer_stat

@@ -47,7 +47,8 @@ SCOPE = [
 # indexes on the core tables that the KPI queries read: by date for the
 # periods (messages of the period of a model, leads created, closed or
 # changed in the period, tickets created or changed in the period), and the
-# tickets of a customer for the customer list's ticket figures
+# tickets of a customer for the customer list's ticket figures; the
+# invoices of a customer for his revenue figures (crm.kpi.customer.stat)
 CORE_INDEXES = (
     ("crm_kpi_mail_message_model_date_idx", "mail_message", ("model", "date")),
     ("crm_kpi_crm_lead_date_closed_idx", "crm_lead", ("date_closed",)),
@@ -62,6 +63,11 @@ CORE_INDEXES = (
     ),
     ("crm_kpi_sale_order_events_idx", "sale_order", ("company_id", "date_order")),
     ("crm_kpi_sale_order_line_products_idx", "sale_order_line", ("order_id",)),
+    (
+        "crm_kpi_account_move_commercial_partner_idx",
+        "account_move",
+        ("commercial_partner_id",),
+    ),
 )
 # what some of them hold besides their key, and which rows: the confirmed
 # orders by company and date carry what the revenue events read (customer,

@@ -55,6 +55,22 @@ class ResCompany(models.Model):
     def _kpi_tz_selection(self):
         return self.env["res.partner"]._fields["tz"]._description_selection(self.env)
 
+    def write(self, vals):
+        # what counts as a revenue event, or the local dates of the events,
+        # change: every customer figure of these companies is recomputed
+        changed = self.browse()
+        if "kpi_revenue_source" in vals or "kpi_timezone" in vals:
+            changed = self.filtered(
+                lambda c: c.kpi_revenue_source
+                != vals.get("kpi_revenue_source", c.kpi_revenue_source)
+                or (c.kpi_timezone or False)
+                != (vals.get("kpi_timezone", c.kpi_timezone) or False)
+            )
+        result = super().write(vals)
+        if changed:
+            self.env["crm.kpi.customer.stat"]._kpi_mark(companies=changed.ids)
+        return result
+
     @api.constrains("kpi_activity_window_days")
     def _check_kpi_activity_window_days(self):
         for company in self:

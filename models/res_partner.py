@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
+from odoo.tools.query import Query
 
 from .survey_user_input import NPS_CATEGORIES, nps_category
 
@@ -13,33 +14,108 @@ STATUS = [
 ]
 NEW_DAYS = 90
 
+RFM_SEGMENTS = [
+    ("champions", "Champions"),
+    ("loyal", "Loyal"),
+    ("potential_loyalist", "Potential loyalist"),
+    ("new", "New"),
+    ("promising", "Promising"),
+    ("need_attention", "Need attention"),
+    ("about_to_sleep", "About to sleep"),
+    ("at_risk", "At risk"),
+    ("cant_lose", "Can't lose them"),
+    ("hibernating", "Hibernating"),
+    ("lost", "Lost"),
+]
+RFM_HELP = (
+    "Segment of the customer on the usual RFM grid, from its recency quintile R "
+    "and FM = (F + M) / 2 rounded half up: "
+    "champions R 5, FM 4-5; loyal R 3-4, FM 4-5; "
+    "potential loyalist R 4-5, FM 2-3; new R 5, FM 1; promising R 4, FM 1; "
+    "need attention R 3, FM 3; about to sleep R 3, FM 1-2; "
+    "can't lose them R 1-2, FM 5; at risk R 1-2, FM 3-4; "
+    "hibernating R 2, FM 1-2 and R 1, FM 2; lost R 1, FM 1. "
+    "Empty for a partner without purchase."
+)
+QUINTILE_HELP = (
+    " quintile among the customers (1 to 5, 5 = best): 1 + the integer part of "
+    "5 × the number of customers with a strictly worse value / the number of "
+    "customers, so that equal values share a quintile. 0 without purchase."
+)
+
+# fields read, searched, sorted and grouped through the customer figures
+# (crm.kpi.customer.stat): the figures themselves, and the ranks over all
+# the customers
+KPI_STAT_FIELDS = (
+    "kpi_lifetime_revenue",
+    "kpi_order_count",
+    "kpi_first_purchase_date",
+    "kpi_last_purchase_date",
+    "kpi_average_order_value",
+    "kpi_purchase_frequency",
+    "kpi_customer_status",
+    "kpi_predicted_clv",
+)
+KPI_RANK_FIELDS = (
+    "kpi_revenue_rank",
+    "kpi_top_customer",
+    "kpi_rfm_recency",
+    "kpi_rfm_frequency",
+    "kpi_rfm_monetary",
+    "kpi_rfm_score",
+    "kpi_rfm_segment",
+)
+
+
+def _kpi_searcher(fname):
+    def search(self, operator, value):
+        return self._kpi_search(fname, operator, value)
+
+    search.__name__ = f"_search_{fname}"
+    return search
+
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
     kpi_currency_id = fields.Many2one(
-        "res.currency", compute="_compute_kpi_customer", string="KPI Currency"
+        "res.currency", compute="_compute_kpi_currency", string="KPI Currency"
     )
     kpi_lifetime_revenue = fields.Monetary(
         "Lifetime Revenue",
         compute="_compute_kpi_customer",
+        search="_search_kpi_lifetime_revenue",
         currency_field="kpi_currency_id",
+        help="Untaxed amount of the revenue events of the customer (refunds "
+        "count negative), in the current company's currency.",
     )
-    kpi_order_count = fields.Integer("Revenue Events", compute="_compute_kpi_customer")
+    kpi_order_count = fields.Integer(
+        "Revenue Events",
+        compute="_compute_kpi_customer",
+        search="_search_kpi_order_count",
+    )
     kpi_first_purchase_date = fields.Date(
-        "First Purchase", compute="_compute_kpi_customer"
+        "First Purchase",
+        compute="_compute_kpi_customer",
+        search="_search_kpi_first_purchase_date",
     )
     kpi_last_purchase_date = fields.Date(
-        "Last Purchase", compute="_compute_kpi_customer"
+        "Last Purchase",
+        compute="_compute_kpi_customer",
+        search="_search_kpi_last_purchase_date",
     )
     kpi_average_order_value = fields.Monetary(
         "Average Order Value",
         compute="_compute_kpi_customer",
+        search="_search_kpi_average_order_value",
         currency_field="kpi_currency_id",
+        aggregator="avg",
     )
     kpi_purchase_frequency = fields.Float(
         "Purchases per Year",
         compute="_compute_kpi_customer",
+        search="_search_kpi_purchase_frequency",
+        aggregator="avg",
         help="Revenue events per year since the first purchase, counted over "
         "at least one year: two orders in a customer's first 73 days are 2 a "
         "year, not 10.",
@@ -56,59 +132,84 @@ class ResPartner(models.Model):
     kpi_predicted_clv = fields.Monetary(
         "Predicted CLV",
         compute="_compute_kpi_customer",
+        search="_search_kpi_predicted_clv",
         currency_field="kpi_currency_id",
         help="Average order value × purchases per year × expected lifetime in years "
         "(1 / the company's annual churn rate).",
     )
+    kpi_revenue_rank = fields.Integer(
+        "Revenue Rank",
+        compute="_compute_kpi_rank",
+        search="_search_kpi_revenue_rank",
+        aggregator=False,
+        help="Rank of the customer by lifetime revenue among the customers (1 = "
+        "highest; equal revenues: the older partner first). 0 without purchase.",
+    )
+    kpi_top_customer = fields.Boolean(
+        "Top 20 % by Revenue",
+        compute="_compute_kpi_rank",
+        search="_search_kpi_top_customer",
+        help="The customer is among the first ceil(20 % × customers) customers "
+        "ranked by lifetime revenue (see Revenue Rank): of 10 customers, the 2 "
+        "with the highest revenue; of 11, 3.",
+    )
+    kpi_rfm_recency = fields.Integer(
+        "RFM Recency",
+        compute="_compute_kpi_rank",
+        search="_search_kpi_rfm_recency",
+        aggregator="avg",
+        help="Recency (date of the last purchase; the most recent is best)"
+        + QUINTILE_HELP,
+    )
+    kpi_rfm_frequency = fields.Integer(
+        "RFM Frequency",
+        compute="_compute_kpi_rank",
+        search="_search_kpi_rfm_frequency",
+        aggregator="avg",
+        help="Frequency (number of revenue events; the most is best)" + QUINTILE_HELP,
+    )
+    kpi_rfm_monetary = fields.Integer(
+        "RFM Monetary",
+        compute="_compute_kpi_rank",
+        search="_search_kpi_rfm_monetary",
+        aggregator="avg",
+        help="Monetary (lifetime revenue; the highest is best)" + QUINTILE_HELP,
+    )
+    kpi_rfm_score = fields.Char(
+        "RFM Score",
+        compute="_compute_kpi_rank",
+        search="_search_kpi_rfm_score",
+        help="The recency, frequency and monetary quintiles as three digits: 543 "
+        "is R 5, F 4, M 3.",
+    )
+    kpi_rfm_segment = fields.Selection(
+        RFM_SEGMENTS,
+        string="RFM Segment",
+        compute="_compute_kpi_rank",
+        search="_search_kpi_rfm_segment",
+        help=RFM_HELP,
+    )
+
+    _search_kpi_lifetime_revenue = _kpi_searcher("kpi_lifetime_revenue")
+    _search_kpi_order_count = _kpi_searcher("kpi_order_count")
+    _search_kpi_first_purchase_date = _kpi_searcher("kpi_first_purchase_date")
+    _search_kpi_last_purchase_date = _kpi_searcher("kpi_last_purchase_date")
+    _search_kpi_average_order_value = _kpi_searcher("kpi_average_order_value")
+    _search_kpi_purchase_frequency = _kpi_searcher("kpi_purchase_frequency")
+    _search_kpi_customer_status = _kpi_searcher("kpi_customer_status")
+    _search_kpi_predicted_clv = _kpi_searcher("kpi_predicted_clv")
+    _search_kpi_revenue_rank = _kpi_searcher("kpi_revenue_rank")
+    _search_kpi_top_customer = _kpi_searcher("kpi_top_customer")
+    _search_kpi_rfm_recency = _kpi_searcher("kpi_rfm_recency")
+    _search_kpi_rfm_frequency = _kpi_searcher("kpi_rfm_frequency")
+    _search_kpi_rfm_monetary = _kpi_searcher("kpi_rfm_monetary")
+    _search_kpi_rfm_score = _kpi_searcher("kpi_rfm_score")
+    _search_kpi_rfm_segment = _kpi_searcher("kpi_rfm_segment")
 
     # ------------------------------------------------------------------
-    def _kpi_events_query(self, partner_ids=None):
-        """The revenue events the current user may read, as a SQL query of
-        (commercial partner, company, date, amount in company currency).
-        Record rules apply: a user never sees amounts of companies or orders
-        he cannot read."""
-        company = self.env.company
-        source = (
-            "account.move" if company.kpi_revenue_source == "invoice" else "sale.order"
-        )
-        if not self.env[source].has_access("read"):
-            # no right on the documents (a helpdesk-only user): no events
-            return SQL(
-                "SELECT NULL::int AS partner_id, NULL::int AS company_id,"
-                " NULL::date AS day, NULL::numeric AS amount WHERE FALSE"
-            )
-        if source == "account.move":
-            Move = self.env["account.move"]
-            domain = [
-                ("state", "=", "posted"),
-                ("move_type", "in", ("out_invoice", "out_refund")),
-            ]
-            if partner_ids is not None:
-                domain.append(("commercial_partner_id", "in", partner_ids))
-            query = Move._search(domain)
-            return SQL(
-                """SELECT am.commercial_partner_id AS partner_id, am.company_id,
-                          am.invoice_date AS day,
-                          am.amount_untaxed_signed AS amount
-                     FROM account_move am WHERE am.id IN %s""",
-                query.subselect(),
-            )
-        Order = self.env["sale.order"]
-        domain = [("state", "=", "sale")]
-        if partner_ids is not None:
-            domain.append(("partner_id.commercial_partner_id", "in", partner_ids))
-        query = Order._search(domain)
-        return SQL(
-            """SELECT rp.commercial_partner_id AS partner_id, so.company_id,
-                      ((so.date_order AT TIME ZONE 'UTC') AT TIME ZONE %s)::date
-                          AS day,
-                      so.amount_untaxed / COALESCE(NULLIF(so.currency_rate, 0), 1.0)
-                          AS amount
-                 FROM sale_order so JOIN res_partner rp ON rp.id = so.partner_id
-                WHERE so.id IN %s""",
-            company._kpi_tz(),
-            query.subselect(),
-        )
+    @api.model
+    def _kpi_sql_fields(self):
+        return (*KPI_STAT_FIELDS, *KPI_RANK_FIELDS)
 
     def _kpi_annual_churn(self):
         """Trailing 12-month churn of the current company, from its latest
@@ -130,115 +231,187 @@ class ResPartner(models.Model):
         )
         return value.denominator
 
+    def _kpi_join(self, alias, query, ranked=False, partner_ids=None):
+        """Join the customer figures (``ranked``: their ranks) of the
+        commercial partner of ``alias`` to ``query``; return the join's
+        alias.  The figures are those the current user may read
+        (``crm.kpi.customer.stat._kpi_stats_sql``)."""
+        Stat = self.env["crm.kpi.customer.stat"]
+        name = query.make_alias(alias, "kpi_rank" if ranked else "kpi_stats")
+        source = Stat._kpi_ranked_sql() if ranked else Stat._kpi_stats_sql(partner_ids)
+        query.add_join(
+            "LEFT JOIN",
+            name,
+            SQL("(%s)", source),
+            SQL(
+                "%s = %s",
+                SQL.identifier(name, "partner_id"),
+                self._field_to_sql(alias, "commercial_partner_id", query),
+            ),
+        )
+        return name
+
+    def _kpi_field_sql(self, fname, name):
+        """The SQL value of the customer field ``fname`` from the joined
+        figures ``name`` (:meth:`_kpi_join`).  What depends on today (status,
+        frequency, CLV) is computed at query time."""
+
+        def c(column):
+            return SQL.identifier(name, column)
+
+        if fname in KPI_RANK_FIELDS:
+            r, f, m = c("r"), c("f"), c("m")
+            fm = SQL("((%s + %s + 1) / 2)", f, m)
+            return {
+                "kpi_revenue_rank": c("revenue_rank"),
+                "kpi_top_customer": SQL(
+                    "COALESCE(%s <= (%s + 4) / 5, FALSE)",
+                    c("revenue_rank"),
+                    c("customers"),
+                ),
+                "kpi_rfm_recency": SQL("COALESCE(%s, 0)", r),
+                "kpi_rfm_frequency": SQL("COALESCE(%s, 0)", f),
+                "kpi_rfm_monetary": SQL("COALESCE(%s, 0)", m),
+                "kpi_rfm_score": SQL("(%s::text || %s::text || %s::text)", r, f, m),
+                "kpi_rfm_segment": SQL(
+                    """(CASE WHEN %(r)s IS NULL THEN NULL
+                             WHEN %(r)s = 5 AND %(fm)s >= 4 THEN 'champions'
+                             WHEN %(r)s >= 3 AND %(fm)s >= 4 THEN 'loyal'
+                             WHEN %(r)s >= 4 AND %(fm)s >= 2 THEN 'potential_loyalist'
+                             WHEN %(r)s = 5 THEN 'new'
+                             WHEN %(r)s = 4 THEN 'promising'
+                             WHEN %(r)s = 3 AND %(fm)s = 3 THEN 'need_attention'
+                             WHEN %(r)s = 3 THEN 'about_to_sleep'
+                             WHEN %(fm)s = 5 THEN 'cant_lose'
+                             WHEN %(fm)s >= 3 THEN 'at_risk'
+                             WHEN %(r)s = 1 AND %(fm)s = 1 THEN 'lost'
+                             ELSE 'hibernating' END)""",
+                    r=r,
+                    fm=fm,
+                ),
+            }[fname]
+        n, amount = c("n"), c("amount")
+        first, last = c("first_day"), c("last_day")
+        today = fields.Date.context_today(self)
+        if fname in ("kpi_purchase_frequency", "kpi_predicted_clv"):
+            years = SQL("GREATEST((%s::date - %s) / 365.0, 1.0)", today, first)
+            if fname == "kpi_purchase_frequency":
+                return SQL("COALESCE(%s / %s, 0)", n, years)
+            churn = self._kpi_annual_churn()
+            if not churn:
+                return SQL("0.0")
+            # average order value × frequency / churn
+            return SQL("COALESCE(%s / %s / %s, 0)", amount, years, churn)
+        if fname == "kpi_customer_status":
+            window = self.env.company.kpi_activity_window_days or 365
+            return SQL(
+                """(CASE WHEN %(n)s IS NULL THEN 'prospect'
+                         WHEN %(today)s::date - %(last)s >= %(w)s THEN 'lost'
+                         WHEN %(today)s::date - %(last)s >= %(w)s / 2.0 THEN 'at_risk'
+                         WHEN %(today)s::date - %(first)s < %(new)s THEN 'new'
+                         ELSE 'active' END)""",
+                n=n,
+                today=today,
+                last=last,
+                first=first,
+                w=window,
+                new=NEW_DAYS,
+            )
+        return {
+            "kpi_lifetime_revenue": SQL("COALESCE(%s, 0)", amount),
+            "kpi_order_count": SQL("COALESCE(%s, 0)", n),
+            "kpi_first_purchase_date": first,
+            "kpi_last_purchase_date": last,
+            "kpi_average_order_value": SQL(
+                "COALESCE(%s / NULLIF(%s, 0), 0)", amount, n
+            ),
+        }[fname]
+
+    def _field_to_sql(self, alias, field_expr, query=None):
+        # the customer fields are sortable and groupable through SQL
+        if field_expr in KPI_STAT_FIELDS or field_expr in KPI_RANK_FIELDS:
+            if query is None:
+                raise ValueError(f"{field_expr} needs a query to join its figures")
+            self._check_field_access(self._fields[field_expr], "read")
+            name = self._kpi_join(alias, query, ranked=field_expr in KPI_RANK_FIELDS)
+            return self._kpi_field_sql(field_expr, name)
+        if field_expr == "kpi_currency_id":
+            # the currency of the aggregated amounts of a grouped list
+            return SQL("%s", self.env.company.currency_id.id)
+        return super()._field_to_sql(alias, field_expr, query)
+
+    def _kpi_search(self, fname, operator, value):
+        if operator == "=":
+            operator, value = "in", [value]
+        elif operator == "!=":
+            operator, value = "not in", [value]
+        field = self._fields[fname]
+
+        def to_sql(model, alias, query):
+            return field.condition_to_sql(fname, operator, value, model, alias, query)
+
+        return Domain.custom(to_sql=to_sql)
+
+    @api.depends_context("company")
+    def _compute_kpi_currency(self):
+        self.kpi_currency_id = self.env.company.currency_id
+
     @api.depends_context("company", "uid", "allowed_company_ids")
     def _compute_kpi_customer(self):
-        currency = self.env.company.currency_id
-        commercial = {p.id: p.commercial_partner_id.id for p in self}
-        ids = sorted({c for c in commercial.values() if c})
-        stats = {}
+        self._kpi_read_sql(KPI_STAT_FIELDS, ranked=False)
+
+    @api.depends_context("company", "uid", "allowed_company_ids")
+    def _compute_kpi_rank(self):
+        self._kpi_read_sql(KPI_RANK_FIELDS, ranked=True)
+
+    def _kpi_read_sql(self, fnames, ranked):
+        """Compute ``fnames`` of the partners in one query, with the very
+        expressions their searches and sorts use."""
+        ids = {p._origin.id for p in self if p._origin.id}
+        values = {}
         if ids:
-            self.env.flush_all()
-            self.env.cr.execute(
-                SQL(
-                    """WITH ev AS (%s)
-                       SELECT partner_id, company_id, COUNT(*) AS n,
-                              SUM(amount) AS amount,
-                              MIN(day) AS first_day, MAX(day) AS last_day
-                         FROM ev GROUP BY partner_id, company_id""",
-                    self._kpi_events_query(ids),
+            Stat = self.env["crm.kpi.customer.stat"]
+            Stat._kpi_refresh_pending()
+            commercial = None
+            if not ranked:
+                commercial = sorted(
+                    set(self.browse(ids).commercial_partner_id.ids)
+                ) or [0]
+            query = Query(self.env, self._table, SQL.identifier(self._table))
+            query.add_where(
+                SQL("%s IN %s", SQL.identifier(self._table, "id"), tuple(ids))
+            )
+            name = self._kpi_join(self._table, query, ranked, commercial)
+            rows = self.env.execute_query(
+                query.select(
+                    SQL.identifier(self._table, "id"),
+                    *(self._kpi_field_sql(f, name) for f in fnames),
                 )
             )
-            # fetch before anything else may query on the same cursor
-            rows = self.env.cr.fetchall()
-            companies = self.env["res.company"].sudo()
-            today = fields.Date.context_today(self)
-            for pid, cid, n, amount, first, last in rows:
-                company = companies.browse(cid)
-                if company.currency_id != currency:
-                    amount = company.currency_id._convert(
-                        amount or 0.0, currency, self.env.company, today
-                    )
-                s = stats.setdefault(
-                    pid, {"n": 0, "amount": 0.0, "first": first, "last": last}
-                )
-                s["n"] += n
-                s["amount"] += amount or 0.0
-                s["first"] = min(s["first"], first)
-                s["last"] = max(s["last"], last)
-        window = self.env.company.kpi_activity_window_days or 365
-        churn = self._kpi_annual_churn() if stats else 0.0
-        today = fields.Date.context_today(self)
+            values = {row[0]: row[1:] for row in rows}
         for partner in self:
-            s = stats.get(commercial.get(partner.id))
-            partner.kpi_currency_id = currency
-            if not s:
-                partner.update(
-                    {
-                        "kpi_lifetime_revenue": 0.0,
-                        "kpi_order_count": 0,
-                        "kpi_first_purchase_date": False,
-                        "kpi_last_purchase_date": False,
-                        "kpi_average_order_value": 0.0,
-                        "kpi_purchase_frequency": 0.0,
-                        "kpi_customer_status": "prospect",
-                        "kpi_predicted_clv": 0.0,
-                    }
-                )
-                continue
-            aov = s["amount"] / s["n"]
-            years = max((today - s["first"]).days, 1) / 365.0
-            frequency = s["n"] / max(years, 1.0)
-            partner.update(
-                {
-                    "kpi_lifetime_revenue": s["amount"],
-                    "kpi_order_count": s["n"],
-                    "kpi_first_purchase_date": s["first"],
-                    "kpi_last_purchase_date": s["last"],
-                    "kpi_average_order_value": aov,
-                    "kpi_purchase_frequency": frequency,
-                    "kpi_customer_status": self._kpi_status(s, today, window),
-                    "kpi_predicted_clv": aov * frequency / churn if churn else 0.0,
-                }
-            )
+            row = values.get(partner._origin.id)
+            for index, fname in enumerate(fnames):
+                value = row[index] if row else None
+                field = self._fields[fname]
+                if value is None:
+                    value = False if field.type in ("date", "selection", "char") else 0
+                    if field.type == "boolean":
+                        value = False
+                elif field.type in ("float", "monetary"):
+                    value = float(value)
+                partner[fname] = value
 
-    @staticmethod
-    def _kpi_status(stats, today, window):
-        idle = (today - stats["last"]).days
-        if idle >= window:
-            return "lost"
-        if idle >= window / 2:
-            return "at_risk"
-        if (today - stats["first"]).days < NEW_DAYS:
-            return "new"
-        return "active"
-
-    def _search_kpi_customer_status(self, operator, value):
-        if operator not in ("=", "!=", "in", "not in"):
-            return NotImplemented
-        wanted = {value} if isinstance(value, str) else set(value or ())
-        today = fields.Date.context_today(self)
-        window = self.env.company.kpi_activity_window_days or 365
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                """WITH ev AS (%s)
-                   SELECT partner_id, MIN(day), MAX(day) FROM ev GROUP BY partner_id""",
-                self._kpi_events_query(),
-            )
-        )
-        buyers = {}
-        for pid, first, last in self.env.cr.fetchall():
-            buyers[pid] = self._kpi_status(
-                {"first": first, "last": last}, today, window
-            )
-        matching = [pid for pid, status in buyers.items() if status in wanted]
-        if "prospect" in wanted:
-            domain = Domain("commercial_partner_id", "in", matching) | Domain(
-                "commercial_partner_id", "not in", list(buyers)
-            )
-        else:
-            domain = Domain("commercial_partner_id", "in", matching)
-        return ~domain if operator in ("!=", "not in") else domain
+    # -- keeping the figures in step --------------------------------------------
+    def write(self, vals):
+        moved = "parent_id" in vals or "is_company" in vals
+        if moved:
+            # the commercial entity changes: the old one and the new one
+            old = set(self.commercial_partner_id.ids) | set(self.ids)
+        result = super().write(vals)
+        if moved:
+            self.env["crm.kpi.customer.stat"]._kpi_mark(partners=old)
+        return result
 
     def action_open_kpi_orders(self):
         self.ensure_one()

@@ -298,24 +298,16 @@ class KpiRolesCase(KpiCase):
         cls.maturities = cls.env["crm.kpi.maturity"].search(
             [("company_id", "in", (A | cls.company_b).ids)]
         )
-        # one row of a cohort per company (the snapshots above are stored
-        # without a computation, which would write the cohorts)
-        cls.cohorts = cls.env["crm.kpi.cohort"].create(
-            [
-                {
-                    "company_id": company.id,
-                    "scope": "company",
-                    "granularity": "month",
-                    "cohort_start": OCT,
-                    "cohort_label": "2026-10",
-                    "period_index": 0,
-                    "period_start": OCT,
-                    "period_label": "2026-10",
-                    "customers": 2,
-                    "active_customers": 2,
-                }
-                for company in (A, cls.company_b)
-            ]
+        # the cohorts of October of both companies (the shared customer's
+        # first purchases), computed as the period's computation does
+        Cohort = cls.env["crm.kpi.cohort"]
+        cls.env.flush_all()
+        for company in (A, cls.company_b):
+            Cohort._compute_cohorts(Snapshot._period_context(company, "month", OCT))
+        cls.cohorts = Cohort.search([("company_id", "in", (A | cls.company_b).ids)])
+        # the revenue figures of the shared customer in both companies
+        cls.customer_stats = cls.env["crm.kpi.customer.stat"].search(
+            [("company_id", "in", (A | cls.company_b).ids)]
         )
         cls.report_logs = cls.env["crm.kpi.report.log"].create(
             [
@@ -373,6 +365,7 @@ class KpiRolesCase(KpiCase):
             "crm.kpi.maturity": self.maturities,
             "crm.kpi.maturity.criterion": self.maturities.criterion_ids,
             "crm.kpi.cohort": self.cohorts,
+            "crm.kpi.customer.stat": self.customer_stats,
             "crm.kpi.report.log": self.report_logs,
         }
 

@@ -73,6 +73,10 @@ READ = {
     "crm.kpi.definition": ("A", "A", "A", "A", "A", "A", "A", "A", "A", "-", "-"),
     "crm.kpi.maturity": ("-", "A", "-", "-", "-", "-", "A", "A", "0", "-", "-"),
     "crm.kpi.cohort": ("-", "A", "-", "-", "-", "-", "A", "A", "0", "-", "-"),
+    # revenue per customer: the roles that read every order of the company
+    "crm.kpi.customer.stat": (
+        *("-", "A", "-", "-", "-", "-", "-", "A", "0", "-", "-"),
+    ),
     "crm.kpi.maturity.criterion": (
         *("-", "A", "-", "-", "-", "-", "A", "A", "0", "-", "-"),
     ),
@@ -99,6 +103,9 @@ WRITE = {
     "crm.kpi.value": ("-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"),
     "crm.kpi.maturity": ("-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"),
     "crm.kpi.cohort": ("-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"),
+    "crm.kpi.customer.stat": (
+        *("-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"),
+    ),
     "crm.kpi.target": ("-", "-", "-", "-", "-", "-", "w", "w", "-", "-", "-"),
     "crm.kpi.cost": ("-", "-", "-", "-", "-", "-", "w", "w", "-", "-", "-"),
     "crm.kpi.investment": ("-", "-", "-", "-", "-", "-", "w", "w", "-", "-", "-"),
@@ -124,6 +131,7 @@ WRITE_VALUES = {
     "crm.kpi.value": {"value": 1.0},
     "crm.kpi.maturity": {"level": 5},
     "crm.kpi.cohort": {"customers": 5},
+    "crm.kpi.customer.stat": {"order_count": 5},
     "crm.kpi.target": {"note": "edited"},
     "crm.kpi.cost": {"name": "edited"},
     "crm.kpi.investment": {"equity": 1.0},
