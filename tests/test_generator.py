@@ -171,6 +171,22 @@ class TestGenerator(TransactionCase):
         orders = env["sale.order"].search([("id", ">", self.max_id["sale_order"])])
         self.assertEqual(len(orders), counts["sale_orders"])
         self.assertEqual(set(orders.mapped("state")), {"sale"})
+        # the customers' revenue figures follow the orders written in SQL
+        stats = env["crm.kpi.customer.stat"].search(
+            [("partner_id", "in", partners.ids)]
+        )
+        self.assertEqual(
+            set(stats.partner_id.ids), set(orders.partner_id.commercial_partner_id.ids)
+        )
+        for partner in partners[:5]:
+            mine = orders.filtered(lambda o, p=partner: o.partner_id == p)
+            stat = stats.filtered(lambda s, p=partner: s.partner_id == p)
+            self.assertEqual(stat.order_count, len(mine))
+            self.assertAlmostEqual(
+                stat.revenue,
+                sum(o.amount_untaxed / (o.currency_rate or 1.0) for o in mine),
+                places=2,
+            )
         start = datetime(2025, 1, 1)
         end = datetime(2025, 6, 30, 23, 59, 59)
         for order in orders:

@@ -242,6 +242,11 @@ class TestKpiTours(HttpCase):
             ".click();",
         )
         self._capture(
+            "/odoo/action-crm_success_kpi.crm_kpi_customers_action",
+            ".o_list_view .o_data_row",
+            "customers_list.png",
+        )
+        self._capture(
             "/odoo/action-crm_success_kpi.crm_kpi_cohort_action",
             ".o_pivot table tbody tr",
             "cohorts.png",
