@@ -209,6 +209,34 @@ class CrmKpiFamily(models.AbstractModel):
         cr.execute(query)
         return cr.dictfetchall()
 
+    def _kpi_drill_rows(self, model, condition, rows_sql, where=None):
+        """The drill-down of a family whose numerator and denominator are
+        conditions on the rows of one query (``rows_sql``, selecting ``id``
+        and the columns the condition names): ``model`` and the domain of the
+        ids of the rows meeting ``condition`` and ``where`` (a scope's
+        condition); None without a condition."""
+        if not condition:
+            return None
+        rows = self._fetch(
+            SQL(
+                "WITH rows AS (%s) SELECT id FROM rows WHERE (%s) AND %s",
+                rows_sql,
+                SQL(condition),  # constant expressions of the families only
+                where or SQL("TRUE"),
+            )
+        )
+        return model, [("id", "in", [r["id"] for r in rows])]
+
+    @staticmethod
+    def _ticket_scope_where(scope, scope_id):
+        """The condition of a helpdesk scope on rows of tickets that select
+        ``team_id`` and ``user_id``."""
+        if scope == "helpdesk_team":
+            return SQL("team_id = %s", scope_id)
+        if scope == "agent":
+            return SQL("user_id = %s", scope_id)
+        return SQL("TRUE")
+
     def _fetch_heavy(self, query):
         """:meth:`_fetch` of a heavy grouped query, with the PostgreSQL
         settings of :func:`~..kpi.base.heavy_query_settings`."""

@@ -262,24 +262,12 @@ class CrmKpiFamilyPerception(models.AbstractModel):
         if scope != "company":
             return None
         if code == "csat" and self._csat_uses_ratings():
-            condition = "satisfied" if part == "numerator" else "TRUE"
-            rows = self._fetch(
-                SQL(
-                    "WITH rows AS (%s) SELECT id FROM rows WHERE %s",
-                    self._rating_rows_sql(),
-                    SQL(condition),  # constant expressions of this class only
-                )
+            return self._kpi_drill_rows(
+                "rating.rating",
+                "satisfied" if part == "numerator" else "TRUE",
+                self._rating_rows_sql(),
             )
-            return "rating.rating", [("id", "in", [r["id"] for r in rows])]
         num, den = self._SETS.get(code, (None, None))
-        condition = num if part == "numerator" else den
-        if not condition:
-            return None
-        rows = self._fetch(
-            SQL(
-                "WITH rows AS (%s) SELECT id FROM rows WHERE %s",
-                self._rows_sql(),
-                SQL(condition),  # constant expressions of this class only
-            )
+        return self._kpi_drill_rows(
+            "survey.user_input", num if part == "numerator" else den, self._rows_sql()
         )
-        return "survey.user_input", [("id", "in", [r["id"] for r in rows])]

@@ -96,22 +96,12 @@ class CrmKpiFamilySla(models.AbstractModel):
     _SETS = {"sla_compliance_rate": ("met", "met OR missed")}
 
     def _kpi_drill(self, code, scope, scope_id, part):
-        num, den = self._SETS.get(code, (None, None))
-        condition = num if part == "numerator" else den
-        if not condition or self._kpi_missing_modules():
+        if self._kpi_missing_modules():
             return None
-        if scope == "helpdesk_team":
-            where = SQL("team_id = %s", scope_id)
-        elif scope == "agent":
-            where = SQL("user_id = %s", scope_id)
-        else:
-            where = SQL("TRUE")
-        rows = self._fetch(
-            SQL(
-                "WITH rows AS (%s) SELECT id FROM rows WHERE (%s) AND %s",
-                self._rows_sql(),
-                SQL(condition),  # constant expressions of this class only
-                where,
-            )
+        num, den = self._SETS.get(code, (None, None))
+        return self._kpi_drill_rows(
+            "helpdesk.ticket",
+            num if part == "numerator" else den,
+            self._rows_sql(),
+            self._ticket_scope_where(scope, scope_id),
         )
-        return "helpdesk.ticket", [("id", "in", [r["id"] for r in rows])]
