@@ -39,6 +39,17 @@ def ensure_odoo():
         ) from None
     if tuple(release.version_info[:2]) != (19, 0):
         raise Fail(f"{hint} (found Odoo {release.version})", 2)
+    try:
+        pypdf2 = importlib.metadata.version("PyPDF2")
+    except importlib.metadata.PackageNotFoundError:
+        pypdf2 = None
+    if pypdf2 and int(pypdf2.split(".")[0]) >= 3 and sys.version_info < (3, 13):
+        raise Fail(
+            f"PyPDF2 {pypdf2} is installed, with which Odoo 19 fails to load "
+            "some demo data; install the version of Odoo's requirements.txt "
+            f"({sys.executable} -m pip install 'PyPDF2==2.12.1')",
+            2,
+        )
 
 
 def read_requirements(path):
