@@ -512,6 +512,16 @@ class TestCustomerFiguresInStep(CustomerValueCase):
         self.assertFigures(self.q, 0.0, 0, None, None, "prospect")
         self.assertFigures(self.p1, 1000.0, 1, 100, 100, "active")
 
+    def test_order_moved_to_another_customer(self):
+        """o3 (300, 50 days ago) is given to Q: P keeps o1 and o2 (1500 in
+        2 events, first 100, last 20 days ago); Q has 300, bought 50 days
+        ago (new).  P's figures are read first: the move must recompute a
+        customer whose figures are already stored."""
+        self.assertFigures(self.p, 1800.0, 3, 100, 20, "active")
+        self.o3.partner_id = self.q
+        self.assertFigures(self.p, 1500.0, 2, 100, 20, "active")
+        self.assertFigures(self.q, 300.0, 1, 50, 50, "new")
+
     def test_merge(self):
         """P (with P1) merged into Q: Q has the three orders."""
         Stat = self.env["crm.kpi.customer.stat"]
