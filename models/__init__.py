@@ -34,6 +34,7 @@ from . import helpdesk_ticket
 from . import mail_message
 from . import crm_kpi_dashboard
 from . import digest_digest
+from . import crm_kpi_revenue_document
 from . import sale_order
 from . import account_move
 from . import crm_kpi_customer_stat

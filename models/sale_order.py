@@ -1,16 +1,17 @@
-"""Confirmed sale orders are revenue events: their changes mark the
-customer figures to recompute (``crm.kpi.customer.stat``), without a query
-per order or line; the figures are recomputed once for the whole
-transaction."""
+"""Confirmed sale orders are revenue events (``crm.kpi.revenue.document``)."""
 
-from odoo import api, models
-
-# the fields of an order that its revenue event is made of
-EVENT_FIELDS = {"state", "date_order", "partner_id", "company_id", "currency_rate"}
+from odoo import models
 
 
 class SaleOrder(models.Model):
-    _inherit = "sale.order"
+    _name = "sale.order"
+    _inherit = ["sale.order", "crm.kpi.revenue.document"]
+
+    _kpi_mark_key = "orders"
+    _kpi_event_fields = frozenset(
+        {"state", "date_order", "partner_id", "company_id", "currency_rate"}
+    )
+    _kpi_customer_change_fields = frozenset({"partner_id", "company_id"})
 
     def _kpi_event_ids(self):
         """The orders of ``self`` that are revenue events of a company that
@@ -23,35 +24,8 @@ class SaleOrder(models.Model):
             and order.company_id.sudo().kpi_revenue_source != "invoice"
         ]
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        orders = super().create(vals_list)
-        self.env["crm.kpi.customer.stat"]._kpi_mark(orders=orders._kpi_event_ids())
-        return orders
-
-    def write(self, vals):
-        if not EVENT_FIELDS.intersection(vals):
-            return super().write(vals)
-        # revenue events before the change (a cancelled, reset or moved order
-        # leaves its customer's figures)
-        before = self._kpi_event_ids()
-        old_partners = []
-        if "partner_id" in vals or "company_id" in vals:
-            Stat = self.env["crm.kpi.customer.stat"]
-            old_partners = Stat._kpi_involved(self, "orders").partner_id.ids
-        result = super().write(vals)
-        self.env["crm.kpi.customer.stat"]._kpi_mark(
-            partners=old_partners, orders=before + self._kpi_event_ids()
-        )
-        return result
-
-    def unlink(self):
-        Stat = self.env["crm.kpi.customer.stat"]
-        Stat._kpi_mark(partners=Stat._kpi_involved(self, "orders").partner_id.ids)
-        return super().unlink()
-
     def _compute_amounts(self):
         # a line of a confirmed order changed: its untaxed amount changes
         result = super()._compute_amounts()
-        self.env["crm.kpi.customer.stat"]._kpi_mark(orders=self._kpi_event_ids())
+        self._kpi_mark_documents(self._kpi_event_ids())
         return result
