@@ -227,15 +227,26 @@ class CrmKpiFamily(models.AbstractModel):
         )
         return model, [("id", "in", [r["id"] for r in rows])]
 
-    @staticmethod
-    def _ticket_scope_where(scope, scope_id):
-        """The condition of a helpdesk scope on rows of tickets that select
-        ``team_id`` and ``user_id``."""
+    def _kpi_drill_set(self, model, code, part, rows_sql, where=None):
+        """:meth:`_kpi_drill_rows` of a family that declares, in ``_SETS``,
+        each KPI's numerator and denominator as conditions on its rows."""
+        num, den = self._SETS.get(code, (None, None))
+        return self._kpi_drill_rows(
+            model, num if part == "numerator" else den, rows_sql, where
+        )
+
+    def _kpi_drill_tickets(self, code, scope, scope_id, part):
+        """:meth:`_kpi_drill_set` of a family whose rows are tickets
+        selecting ``team_id`` and ``user_id``, in a helpdesk scope."""
         if scope == "helpdesk_team":
-            return SQL("team_id = %s", scope_id)
-        if scope == "agent":
-            return SQL("user_id = %s", scope_id)
-        return SQL("TRUE")
+            where = SQL("team_id = %s", scope_id)
+        elif scope == "agent":
+            where = SQL("user_id = %s", scope_id)
+        else:
+            where = SQL("TRUE")
+        return self._kpi_drill_set(
+            "helpdesk.ticket", code, part, self._rows_sql(), where
+        )
 
     def _fetch_heavy(self, query):
         """:meth:`_fetch` of a heavy grouped query, with the PostgreSQL

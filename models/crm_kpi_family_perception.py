@@ -267,7 +267,4 @@ class CrmKpiFamilyPerception(models.AbstractModel):
                 "satisfied" if part == "numerator" else "TRUE",
                 self._rating_rows_sql(),
             )
-        num, den = self._SETS.get(code, (None, None))
-        return self._kpi_drill_rows(
-            "survey.user_input", num if part == "numerator" else den, self._rows_sql()
-        )
+        return self._kpi_drill_set("survey.user_input", code, part, self._rows_sql())

@@ -98,10 +98,4 @@ class CrmKpiFamilySla(models.AbstractModel):
     def _kpi_drill(self, code, scope, scope_id, part):
         if self._kpi_missing_modules():
             return None
-        num, den = self._SETS.get(code, (None, None))
-        return self._kpi_drill_rows(
-            "helpdesk.ticket",
-            num if part == "numerator" else den,
-            self._rows_sql(),
-            self._ticket_scope_where(scope, scope_id),
-        )
+        return self._kpi_drill_tickets(code, scope, scope_id, part)
