@@ -78,14 +78,15 @@ class TestSpreadsheetDashboard(KpiCase):
             match = matching.get(self.filters[label])
             if match and record:
                 domain.append((match["chain"], "in", record.ids))
-        rows = [
-            r["fieldName"] + (f":{r['granularity']}" if r.get("granularity") else "")
-            for r in pivot["rows"]
-        ]
-        cols = [
-            c["fieldName"] + (f":{c['granularity']}" if c.get("granularity") else "")
-            for c in pivot["columns"]
-        ]
+
+        def groupbys(dimensions):
+            return [
+                d["fieldName"]
+                + (f":{d['granularity']}" if d.get("granularity") else "")
+                for d in dimensions
+            ]
+
+        rows, cols = groupbys(pivot["rows"]), groupbys(pivot["columns"])
         aggregates = ["value:sum", "numerator:sum", "__count"]
         Value = self.env["crm.kpi.value"].with_user(user)
         result = Value.formatted_read_grouping_sets(
