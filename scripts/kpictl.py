@@ -83,10 +83,14 @@ from kpictl_postgres import (
     db_exists,
     drop_db,
     ensure_postgres,
+    ensure_replica,
     get_param,
     module_state,
+    running_private_port,
+    running_replica_port,
     set_param,
     stop_private_cluster,
+    stop_replica,
     table_has_model,
 )
 
@@ -211,10 +215,19 @@ def _announce_when_up(server_pid, port):
         return
 
 
-def serve(pg, dbname, port):
+def replica_options(replica):
+    """Odoo's options sending read-only cursors to the standby ``replica``."""
+    return [
+        f"--db_replica_host={replica.host}",
+        f"--db_replica_port={replica.port}",
+    ]
+
+
+def serve(pg, dbname, port, replica=None):
     cmd = odoo_command() + [
         "-d", dbname, f"--db-filter=^{re.escape(dbname)}$",
         "--http-port", str(port), *odoo_options(pg),
+        *(replica_options(replica) if replica else ()),
     ]  # fmt: skip
     info(f"starting Odoo on http://localhost:{port} (Ctrl-C to stop)")
     sys.stdout.flush()
@@ -267,7 +280,11 @@ def cmd_demo(args):
         install_module(pg, args.db, LOG_DIR / f"demo-install-{args.db}.log")
     set_param(pg, args.db, PARAM_CODE, fingerprint)
     populate_demo(pg, args.db)
-    serve(pg, args.db, args.port)
+    replica = None
+    if args.replica:
+        replica = ensure_replica()
+        info(f"Odoo reads the KPI engine's queries on the {replica.label}")
+    serve(pg, args.db, args.port, replica)
 
 
 def _map_pytest_args(extra, tests_dir):
@@ -283,7 +300,14 @@ def _map_pytest_args(extra, tests_dir):
                 arg = str(link / absolute.relative_to(ROOT)) + sep + tail
                 has_path = True
         mapped.append(arg)
-    return mapped if has_path else [*mapped, str(tests_dir)]
+    if has_path:
+        return mapped
+    # the whole suite: the scale-out tests have a run of their own
+    return [
+        *mapped,
+        f"--ignore={tests_dir / Path(SCALE_OUT_TESTS).name}",
+        str(tests_dir),
+    ]
 
 
 def _free_port():
@@ -293,7 +317,7 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def _run_pytest(pg, dbname, extra):
+def _run_pytest(pg, dbname, extra, replica=None):
     tests_dir = ADDONS_DIR / MODULE / "tests"
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "kpi_pytest"]
     cmd += [
@@ -308,8 +332,15 @@ def _run_pytest(pg, dbname, extra):
         f"--rootdir={ADDONS_DIR / MODULE}",
     ]
     cmd += [f"--odoo-extra={arg[2:]}" for arg in pg.odoo_args()]
+    if replica:
+        cmd += [f"--odoo-extra={arg[2:]}" for arg in replica_options(replica)]
     cmd += _map_pytest_args(extra, tests_dir)
     env = dict(os.environ)
+    if replica:
+        # how the standby tests stop and start the standby
+        env["CRM_KPI_REPLICA_CTL"] = shlex.join(
+            [sys.executable, str(ROOT / "scripts" / "kpictl.py"), "replica"]
+        )
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(ROOT / "scripts"), env.get("PYTHONPATH")])
     )
@@ -324,18 +355,35 @@ def _run_pytest(pg, dbname, extra):
 # the tests that cover both cases
 OPTIONAL_MODULES = ("helpdesk_mgmt_sla", "helpdesk_mgmt_rating")
 OPTIONAL_TESTS = "tests/test_optional_modules.py"
+# tests that commit on real connections and read on a standby: a database
+# of their own, with a streaming standby of the private cluster as replica
+SCALE_OUT_TESTS = "tests/test_scale_out.py"
 
 
-def _test_run(pg, dbname, extra, pytest_args, use_template, args):
+def _scale_out_replica(pg):
+    """The standby of the scale-out tests: the private cluster's (started
+    when needed), or None when another server answers."""
+    if not (pg.host == "127.0.0.1" and str(running_private_port()) == str(pg.port)):
+        warn(
+            "a PostgreSQL server of yours answers: no standby is started, the "
+            "standby tests are skipped"
+        )
+        return None
+    return ensure_replica()
+
+
+def _test_run(pg, dbname, extra, pytest_args, use_template, args, replica=False):
     """Install the addon (and ``extra`` modules) in a new database ``dbname``
-    and run pytest there; the pytest exit code (collecting nothing fails)."""
+    and run pytest there (with a standby as Odoo's replica when
+    ``replica``); the pytest exit code (collecting nothing fails)."""
     if db_exists(pg, dbname):
         raise Fail(f"database {dbname} already exists: pick another --db")
     try:
         if use_template:
             clone_db(pg, ensure_deps_template(pg), dbname)
         install_module(pg, dbname, LOG_DIR / f"test-install-{dbname}.log", extra=extra)
-        rc = _run_pytest(pg, dbname, pytest_args)
+        standby = _scale_out_replica(pg) if replica else None
+        rc = _run_pytest(pg, dbname, pytest_args, replica=standby)
     finally:
         if args.keep_db:
             info(f"keeping database {dbname} (--keep-db)")
@@ -359,17 +407,29 @@ def cmd_test(args):
         "true",
         "1",
     )
-    runs = [((OPTIONAL_MODULES if args.with_optional else ()), args.pytest_args)]
+    scale_out = any(Path(SCALE_OUT_TESTS).name in arg for arg in args.pytest_args)
+    runs = [
+        (
+            (OPTIONAL_MODULES if args.with_optional else ()),
+            args.pytest_args,
+            scale_out,
+            "",
+        )
+    ]
     if not args.pytest_args and not args.with_optional:
         # the whole suite: once without the optional OCA modules, then their
-        # tests again in a database where they are installed
-        runs.append((OPTIONAL_MODULES, [OPTIONAL_TESTS]))
+        # tests again in a database where they are installed, then the
+        # scale-out tests in a database of their own, with a standby
+        runs.append((OPTIONAL_MODULES, [OPTIONAL_TESTS], False, "_optional"))
+        runs.append(((), [SCALE_OUT_TESTS], True, "_scale_out"))
     rc = 0
-    for index, (extra, pytest_args) in enumerate(runs):
-        name = dbname if index == 0 else f"{dbname}_optional"
+    for extra, pytest_args, replica, suffix in runs:
+        name = f"{dbname}{suffix}"
         if extra:
             info(f"run with the optional modules {', '.join(extra)}: {name}")
-        rc = _test_run(pg, name, extra, pytest_args, use_template, args) or rc
+        if replica:
+            info(f"run of the scale-out tests, with a standby: {name}")
+        rc = _test_run(pg, name, extra, pytest_args, use_template, args, replica) or rc
     verdict = "passed" if rc == 0 else f"FAILED (exit code {rc})"
     info(f"tests {verdict} in {time.monotonic() - started:.0f}s")
     return rc
@@ -460,6 +520,23 @@ def cmd_pg_start(_args):
     return 0
 
 
+def cmd_replica(args):
+    action = args.action or "start"
+    if action == "stop":
+        return stop_replica()
+    if action == "status":
+        port = running_replica_port()
+        out(f"standby running on 127.0.0.1:{port}" if port else "standby not running")
+        return 0 if port else 1
+    pg = ensure_postgres(quiet=True)
+    if pg.host != "127.0.0.1" or not running_private_port():
+        raise Fail("the standby copies the private cluster; another server answers")
+    replica = ensure_replica(fresh=args.fresh)
+    info(f"{replica.label} streams from the {pg.label}")
+    out(shlex.join([*pg.odoo_args(), *replica_options(replica)]))
+    return 0
+
+
 def cmd_pg_stop(_args):
     return stop_private_cluster()
 
@@ -526,6 +603,12 @@ def build_parser():
     demo.add_argument("--db", default=DEMO_DB)
     demo.add_argument("--port", type=int, default=DEMO_PORT)
     demo.add_argument("--reset", action="store_true", help="drop and recreate it")
+    demo.add_argument(
+        "--replica",
+        action="store_true",
+        help="start a streaming standby of the private cluster and give it "
+        "to Odoo as its replica (--db_replica_host/--db_replica_port)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     test = sub.add_parser("test", help="run the tests in a throw-away database")
@@ -576,6 +659,15 @@ def build_parser():
     wheel = sub.add_parser("wheel", help="build the addon's wheel (OCA, whool)")
     wheel.add_argument("--dist", default=str(ROOT / "dist"), help="output folder")
     wheel.set_defaults(func=cmd_wheel)
+
+    rep = sub.add_parser(
+        "replica", help="a streaming standby of the private cluster on 127.0.0.1"
+    )
+    rep.add_argument("action", choices=("start", "stop", "status"), nargs="?")
+    rep.add_argument(
+        "--fresh", action="store_true", help="copy the private cluster again"
+    )
+    rep.set_defaults(func=cmd_replica)
 
     sub.add_parser(
         "pg-start", help="ensure PostgreSQL, print Odoo db options"

@@ -400,6 +400,7 @@ def ensure_postgres(quiet=False):
 
 
 def stop_private_cluster():
+    stop_replica()
     port = _running_private_port()
     if not port:
         info("the private PostgreSQL cluster is not running")
@@ -481,3 +482,141 @@ def drop_db(pg, dbname):
             query = sql.SQL("DROP DATABASE IF EXISTS {}")
             cr.execute(query.format(sql.Identifier(dbname)))  # pylint: disable=sql-injection
     shutil.rmtree(DATA_DIR / "filestore" / dbname, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# A streaming standby of the private cluster (reads of the KPI engine)
+# ---------------------------------------------------------------------------
+REPLICA_PORT_FILE = PG_DIR / "replica-port"
+
+
+def running_replica_port():
+    """Port of the standby of the private cluster if it runs, else None."""
+    pidfile = _pg_path("replica") / "postmaster.pid"
+    try:
+        lines = pidfile.read_text().splitlines()
+        pid, port = int(lines[0]), int(lines[3])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    return port
+
+
+def _replica_streaming(primary):
+    """Whether a standby streams from ``primary`` (a PgTarget as superuser)."""
+    try:
+        conn = primary.connect()
+    except Exception:  # noqa: BLE001 - not up
+        return False
+    with contextlib.closing(conn), conn.cursor() as cr:
+        cr.execute("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
+        return cr.fetchone()[0] > 0
+
+
+def _replica_target(port):
+    return PgTarget(
+        f"standby on 127.0.0.1:{port}",
+        host="127.0.0.1",
+        port=str(port),
+        user=_private_role(),
+    )
+
+
+def _start_replica_server(pg_ctl, os_user, port):
+    options = f"-p {port} -c shared_buffers={_shared_buffers_mb()}MB"
+    cmd = [
+        str(pg_ctl),
+        "-D",
+        str(_pg_path("replica")),
+        "-l",
+        str(_pg_path("replica.log")),
+        "-w",
+        "-t",
+        "120",
+        "-o",
+        options,
+        "start",
+    ]
+    return _run_pg(cmd, os_user, capture_output=True, text=True, cwd="/")
+
+
+def ensure_replica(fresh=False):
+    """Start (creating it with ``pg_basebackup -R`` when missing, broken or
+    ``fresh``) a streaming standby of the private cluster on 127.0.0.1, in
+    .local/postgres/replica; return its PgTarget.  Only for the private
+    cluster: a server of yours has its own replication set up."""
+    primary_port = _running_private_port()
+    if not primary_port:
+        raise Fail(
+            "the standby copies the private PostgreSQL cluster, which is not "
+            "running (a server of yours answers, or none does: 'make pg-stop' "
+            "then 'make replica' starts the private one)",
+            2,
+        )
+    _bindir, _initdb_bin, pg_ctl = find_pg_binaries()
+    # the tools of the server's own version (pg_ctl may be a link to them)
+    basebackup = Path(pg_ctl).resolve().parent / "pg_basebackup"
+    if not basebackup.is_file():
+        basebackup = Path(shutil.which("pg_basebackup") or "pg_basebackup")
+    os_user = _pg_os_user()
+    admin = PgTarget(
+        "private cluster", host="127.0.0.1", port=str(primary_port), user="postgres"
+    )
+    port = running_replica_port()
+    if port and not fresh and _replica_streaming(admin):
+        return _replica_target(port)
+    if port:
+        stop_replica()
+    data = _pg_path("replica")
+    for attempt in ("existing", "new"):
+        if attempt == "existing" and (fresh or not (data / "standby.signal").exists()):
+            continue
+        if attempt == "new":
+            shutil.rmtree(data, ignore_errors=True)
+            info("copying the private cluster into a standby (pg_basebackup -R)")
+            cmd = [str(basebackup), "-h", "127.0.0.1"]
+            cmd += ["-p", str(primary_port), "-U", "postgres", "-D", str(data)]
+            cmd += ["-R", "-X", "stream", "-c", "fast"]
+            result = _run_pg(cmd, os_user, capture_output=True, text=True, cwd="/")
+            if result.returncode != 0:
+                raise Fail(f"pg_basebackup failed: {result.stderr.strip()}", 2)
+        port = None
+        with contextlib.suppress(OSError, ValueError):
+            port = int(REPLICA_PORT_FILE.read_text().strip())
+        if not port or not _port_free(port):
+            port = primary_port + 1
+            while not _port_free(port):
+                port += 1
+        info(f"starting the standby on 127.0.0.1:{port}")
+        result = _start_replica_server(pg_ctl, os_user, port)
+        if result.returncode != 0:
+            warn(f"the standby did not start: {result.stderr.strip()}")
+            continue
+        REPLICA_PORT_FILE.write_text(f"{port}\n")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if _replica_streaming(admin):
+                return _replica_target(port)
+            time.sleep(0.5)
+        warn("the standby does not stream from the private cluster: copying it again")
+        stop_replica()
+    raise Fail("could not start a streaming standby of the private cluster", 2)
+
+
+def stop_replica():
+    port = running_replica_port()
+    if not port:
+        return 0
+    found = next(_pg_bin_dirs(), None)
+    if not found:
+        raise Fail("pg_ctl not found: cannot stop the standby", 2)
+    cmd = [str(found[2]), "-D", str(_pg_path("replica")), "-m", "fast", "-w", "stop"]
+    result = _run_pg(cmd, _pg_os_user(), cwd="/", capture_output=True, text=True)
+    if result.returncode == 0:
+        info(f"stopped the standby (port {port})")
+    return result.returncode
+
+
+def running_private_port():
+    """Port of the private cluster if it runs, else None."""
+    return _running_private_port()
