@@ -118,10 +118,10 @@ def measure_compute(env, args, results):
     cohort_cls = type(env["crm.kpi.cohort"])
     cohort_compute = cohort_cls._compute_cohorts
 
-    def timed_cohorts(model, ctx):
+    def timed_cohorts(model, ctx, read_ctx=None):
         t0 = time.perf_counter()
         try:
-            return cohort_compute(model, ctx)
+            return cohort_compute(model, ctx, read_ctx=read_ctx)
         finally:
             families["cohorts"] = round(time.perf_counter() - t0, 3)
 

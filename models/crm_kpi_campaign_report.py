@@ -201,8 +201,8 @@ class CrmKpiCampaignReport(models.Model):
 class CrmKpiSnapshot(models.Model):
     _inherit = "crm.kpi.snapshot"
 
-    def _store(self, ctx, results):
-        snapshots = super()._store(ctx, results)
+    def _store(self, ctx, results, source=None):
+        snapshots = super()._store(ctx, results, source)
         breakdown = ctx.extra.pop(breakdown_key(ctx), None)
         if breakdown is not None:
             self.env["crm.kpi.campaign.report"]._kpi_store_period(ctx, breakdown)

@@ -200,14 +200,16 @@ class CrmKpiCohort(models.Model):
         )
 
     @api.model
-    def _compute_cohorts(self, ctx):
+    def _compute_cohorts(self, ctx, read_ctx=None):
         """Compute and store the rows of ``ctx``'s period for every cohort
-        of its company (company and sales team scopes)."""
+        of its company (company and sales team scopes), reading the records
+        through ``read_ctx`` (its environment may read on a standby: see
+        ``crm.kpi.snapshot._kpi_reading``; default ``ctx``)."""
         if ctx.granularity not in COHORT_DEPTH:
             return self.browse()
         starts, __ = self._cohort_bounds(ctx)
-        cr = self.env.cr
-        cr.execute(
+        read_cr = (read_ctx or ctx).env.cr
+        read_cr.execute(
             SQL(
                 """
                 WITH customers AS (%(customers)s)
@@ -222,7 +224,8 @@ class CrmKpiCohort(models.Model):
                 customers=self._cohort_customers_sql(ctx),
             )
         )
-        rows = cr.dictfetchall()
+        rows = read_cr.dictfetchall()
+        cr = self.env.cr
         company = ctx.company
         cr.execute(
             SQL(
@@ -506,9 +509,8 @@ class CrmKpiSnapshot(models.Model):
                 )
         return found
 
-    def _compute_company_period(self, company, granularity, date_start):
-        snapshots = super()._compute_company_period(company, granularity, date_start)
-        if granularity in COHORT_DEPTH:
-            ctx = self._period_context(company, granularity, date_start)
-            self.env["crm.kpi.cohort"]._compute_cohorts(ctx)
+    def _kpi_compute_and_store(self, ctx, read_ctx, source):
+        snapshots = super()._kpi_compute_and_store(ctx, read_ctx, source)
+        if ctx.granularity in COHORT_DEPTH:
+            self.env["crm.kpi.cohort"]._compute_cohorts(ctx, read_ctx=read_ctx)
         return snapshots

@@ -1,13 +1,15 @@
-import json
+import dataclasses
 import logging
+import time
 from collections import namedtuple
+from contextlib import contextmanager
 
 import psycopg2
 from dateutil.relativedelta import relativedelta
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, float_compare
+from odoo.tools import SQL, config, float_compare
 from odoo.tools.sql import add_index, index_exists
 
 from ..kpi import base as kpi_base
@@ -15,8 +17,23 @@ from ..kpi import period as P
 
 _logger = logging.getLogger(__name__)
 
-# how far the daily computation got, kept until it has computed every period
-RECENT_RUN_PARAM = "crm_success_kpi.recent_run"
+# how far behind the primary a standby may be, in minutes, for the engine
+# to read a period there (further behind: read on the primary)
+REPLICA_MAX_LAG_PARAM = "crm_success_kpi.replica_max_lag"
+REPLICA_MAX_LAG_DEFAULT = 15
+# how long the engine waits for the standby to replay what the primary had
+# committed when the computation began (seconds)
+REPLICA_CATCH_UP_WAIT = 5.0
+READ_SOURCE = [
+    ("primary", "Primary database"),
+    ("replica", "Standby (read replica)"),
+]
+# where a computation read on the primary (see CrmKpiSnapshot._kpi_reading)
+PRIMARY_SOURCE = {
+    "read_source": "primary",
+    "replica_replay_at": None,
+    "replica_lag": 0.0,
+}
 # what a concurrent computation of the same period may raise
 CONCURRENCY_ERRORS = (
     psycopg2.errors.SerializationFailure,
@@ -165,6 +182,27 @@ class CrmKpiSnapshot(models.Model):
         index="btree_not_null",
     )
     computed_at = fields.Datetime(readonly=True)
+    read_source = fields.Selection(
+        READ_SOURCE,
+        string="Read From",
+        readonly=True,
+        default="primary",
+        help="Where the computation read the records: the primary database, "
+        "or a standby when Odoo has a read replica (--db_replica_host).",
+    )
+    replica_replay_at = fields.Datetime(
+        string="Standby Replayed Up To",
+        readonly=True,
+        help="When the values were read on a standby: the time of the last "
+        "transaction the standby had replayed from the primary.",
+    )
+    replica_lag = fields.Float(
+        string="Standby Lag (s)",
+        readonly=True,
+        help="When the values were read on a standby: how far behind the "
+        "primary it was, in seconds (0: it had replayed everything the "
+        "primary had committed when the computation began).",
+    )
     value_ids = fields.One2many("crm.kpi.value", "snapshot_id", string="Values")
 
     _period_scope_unique = models.Constraint(
@@ -294,9 +332,18 @@ class CrmKpiSnapshot(models.Model):
                 f"crm_kpi:{granularity}:{ctx.date_start}",
             )
         )
+        with self._kpi_reading(ctx) as (read_ctx, source):
+            return self._kpi_compute_and_store(ctx, read_ctx, source)
+
+    def _kpi_compute_and_store(self, ctx, read_ctx, source):
+        """Run the families on ``read_ctx`` (``ctx`` whose environment reads
+        on a standby, or ``ctx`` itself) and store their results through
+        ``ctx``, with ``source`` (where they were read, see
+        :meth:`_kpi_reading`).  Extensions computing more from the same
+        reads (cohorts) run their queries on ``read_ctx.env.cr``."""
         results = {}
         for family in self._families():
-            family = family._kpi_bind(ctx)
+            family = family._kpi_bind(read_ctx)
             codes = set(family._kpi_codes())
             for key, values in family._kpi_results().items():
                 stray = set(values) - codes
@@ -310,11 +357,157 @@ class CrmKpiSnapshot(models.Model):
                         )
                     )
                 results.setdefault(key, {}).update(values)
-        return self._store(ctx, results)
+        return self._store(ctx, results, source)
 
-    def _store(self, ctx, results):
+    # ------------------------------------------------------------------
+    # Where the families read: the primary, or a standby
+    # ------------------------------------------------------------------
+    @contextmanager
+    def _kpi_reading(self, ctx):
+        """Yield ``(read_ctx, source)``: the period context whose
+        environment the families read with, and where that is (the values
+        of the snapshot's ``read_source``, ``replica_replay_at`` and
+        ``replica_lag``).
+
+        When Odoo has a read replica (``--db_replica_host`` /
+        ``--db_replica_port``), the reads go to a read-only cursor on it, in
+        one transaction (every family sees the same moment), once the
+        standby has replayed what the primary had committed when the
+        computation began, or is behind it by less than the delay of the
+        setting *Standby maximum lag*.  Otherwise -- no replica, the standby
+        does not answer or lags too much, or this transaction has changes
+        the standby cannot see -- they read on the primary, as without a
+        replica, and the reason is logged."""
+        primary = dict(PRIMARY_SOURCE)
+        found = self._kpi_replica_cursor()
+        if found is None:
+            yield ctx, primary
+            return
+        replica_cr, source = found
+        try:
+            env = api.Environment(replica_cr, SUPERUSER_ID, dict(ctx.env.context))
+            yield dataclasses.replace(ctx, env=env), source
+        finally:
+            replica_cr.close()
+
+    @api.model
+    def _kpi_replica_configured(self):
+        """Whether Odoo was started with a read replica."""
+        return bool(config.get("db_replica_host") or config.get("db_replica_port"))
+
+    def _kpi_replica_cursor(self):
+        """``(cursor, source)`` on the standby for this computation, or None
+        (read on the primary; why is logged)."""
+        if not self._kpi_replica_configured():
+            return None
+        cr = self.env.cr
+        if not self.env.context.get("crm_kpi_fresh_transaction"):
+            cr.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
+            if cr.fetchone()[0]:
+                _logger.info(
+                    "CRM KPIs: this transaction has changes that the standby "
+                    "cannot see: the period is read on the primary"
+                )
+                return None
+        target = self._kpi_replica_target()
+        max_lag = self._kpi_replica_max_lag() * 60
+        try:
+            replica_cr = self.env.registry.cursor(readonly=True)
+        except psycopg2.Error as exc:
+            _logger.warning(
+                "CRM KPIs: no connection to the standby (%s): the period is "
+                "read on the primary",
+                exc,
+            )
+            return None
+        try:
+            replica_cr.execute("SELECT pg_is_in_recovery()")
+            if not replica_cr.fetchone()[0]:
+                _logger.warning(
+                    "CRM KPIs: the standby does not answer (the read-only "
+                    "connection reached the primary): the period is read on "
+                    "the primary"
+                )
+                replica_cr.close()
+                return None
+            deadline = time.monotonic() + REPLICA_CATCH_UP_WAIT
+            while True:
+                # caught up: every transaction this one sees as committed
+                # is committed on the standby too (none is still running
+                # there, and none is beyond its horizon)
+                replica_cr.execute(
+                    SQL(
+                        """SELECT pg_snapshot_xmax(s) >= pg_snapshot_xmax(p)
+                                  AND NOT EXISTS (
+                                      SELECT FROM pg_snapshot_xip(s) AS x
+                                       WHERE pg_visible_in_snapshot(x, p)),
+                                  pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC',
+                                  EXTRACT(EPOCH FROM
+                                      now() - pg_last_xact_replay_timestamp())
+                             FROM pg_current_snapshot() AS s,
+                                  CAST(%s AS pg_snapshot) AS p""",
+                        target,
+                    )
+                )
+                caught_up, replay_at, behind = replica_cr.fetchone()
+                # the families' reads: a transaction (snapshot) of its own,
+                # from after this check
+                replica_cr.rollback()
+                if caught_up or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        except psycopg2.Error as exc:
+            _logger.warning(
+                "CRM KPIs: the standby failed (%s): the period is read on the primary",
+                exc,
+            )
+            replica_cr.close()
+            return None
+        lag = 0.0 if caught_up else float(behind if behind is not None else "inf")
+        if lag > max_lag:
+            _logger.warning(
+                "CRM KPIs: the standby is %s s behind the primary (more than "
+                "%s min): the period is read on the primary",
+                "?" if lag == float("inf") else round(lag),
+                max_lag // 60,
+            )
+            replica_cr.close()
+            return None
+        if lag:
+            _logger.info(
+                "CRM KPIs: reading the period on the standby, %s s behind the primary",
+                round(lag),
+            )
+        return replica_cr, {
+            "read_source": "replica",
+            "replica_replay_at": replay_at,
+            "replica_lag": lag,
+        }
+
+    def _kpi_replica_target(self):
+        """What this transaction sees on the primary (its snapshot, as
+        text): the standby must see at least every transaction committed
+        in it."""
+        self.env.cr.execute("SELECT pg_current_snapshot()::text")
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _kpi_replica_max_lag(self):
+        """The setting *Standby maximum lag*, in minutes."""
+        raw = self.env["ir.config_parameter"].sudo().get_param(REPLICA_MAX_LAG_PARAM)
+        try:
+            return (
+                max(0, int(raw))
+                if raw not in (None, False, "")
+                else (REPLICA_MAX_LAG_DEFAULT)
+            )
+        except ValueError:
+            return REPLICA_MAX_LAG_DEFAULT
+
+    def _store(self, ctx, results, source=None):
         """Upsert snapshots and values of one period and company; remove the
-        ones of this period that the computation no longer produced."""
+        ones of this period that the computation no longer produced.
+        ``source``: where the results were read (:meth:`_kpi_reading`)."""
         cr = self.env.cr
         now = fields.Datetime.now()
         uid = self.env.uid
@@ -331,6 +524,7 @@ class CrmKpiSnapshot(models.Model):
         }
         # a value's time of computation is its snapshot's
         value_stamp = {k: v for k, v in stamp.items() if k != "computed_at"}
+        source = source or dict(PRIMARY_SOURCE)
         period = {
             "granularity": ctx.granularity,
             "date_start": ctx.date_start,
@@ -356,6 +550,7 @@ class CrmKpiSnapshot(models.Model):
                     **scope_columns(scope, scope_id),
                     "scope_key": f"{scope}:{scope_id or 0}",
                     **stamp,
+                    **source,
                 }
                 for scope, scope_id in keys
             ]
@@ -436,62 +631,19 @@ class CrmKpiSnapshot(models.Model):
         """Daily: the current and the previous period of every granularity,
         for every company, then the reconciliation of yesterday's periods.
 
-        A failing company or period is logged and the others go on.  The run
-        commits after every period and stops when the cron's time is up; the
-        next run (Odoo triggers it at once) resumes with the periods not yet
-        computed since the run began (its position is a system parameter
-        committed with each period), so no period is computed twice and none
-        is skipped.  A worker killed mid-run resumes the same way."""
-        today = fields.Date.context_today(self)
-        params = self.env["ir.config_parameter"].sudo()
-        marker = self._recent_run_marker(params.get_param(RECENT_RUN_PARAM))
-        now = fields.Datetime.now()
-        if not marker or marker["day"] != fields.Date.to_string(now.date()):
-            # a new run (an unfinished one of another day is not resumed:
-            # its "current" periods are no longer today's)
-            marker = {"day": fields.Date.to_string(now.date()), "position": 0}
-        tasks = []
-        for company in (
-            self.env["res.company"].sudo().search([("active", "=", True)], order="id")
-        ):
-            calendar = company.kpi_period_calendar or "gregorian"
-            for granularity in P.GRANULARITIES:
-                current = P.period_start(granularity, today, calendar)
-                previous = P.shift_period(granularity, current, -1, calendar)
-                tasks += [
-                    (company, granularity, previous),
-                    (company, granularity, current),
-                ]
-
-        def progress(done, company, granularity, start, error, base=marker["position"]):
-            # committed with the period: a killed run resumes after it
-            params.set_param(
-                RECENT_RUN_PARAM,
-                json.dumps({"day": marker["day"], "position": base + done}),
-            )
-
-        run = self._run_tasks(tasks[marker["position"] :], progress=progress)
-        if run.stopped:
-            return run
-        # then check that yesterday's stored values agree with their records
-        try:
-            with self.env.cr.savepoint():
-                self._cron_reconcile_yesterday()
-        except Exception:
-            _logger.exception("CRM KPIs: reconciling yesterday's periods failed")
-        params.set_param(RECENT_RUN_PARAM, False)
-        return run
-
-    @staticmethod
-    def _recent_run_marker(raw):
-        """The unfinished daily run: ``{"day", "position"}``, or None."""
-        try:
-            marker = json.loads(raw or "null")
-        except ValueError:
-            return None
-        if not isinstance(marker, dict) or not isinstance(marker.get("position"), int):
-            return None
-        return marker
+        The work is planned as rows of ``crm.kpi.work`` (once a day), the
+        worker actions are woken to share it, and this run works through it
+        too.  A failing company or period is logged and the others go on.
+        Each period is committed with its row; a run whose time is up stops
+        (Odoo triggers it again at once) and resumes with the periods left,
+        so no period is computed twice and none is skipped.  A worker
+        killed mid-run leaves its period to the next one."""
+        Work = self.env["crm.kpi.work"].sudo()
+        day = Work._kpi_plan()
+        Work._kpi_wake_workers()
+        # the plan is seen by the other workers
+        self.env["ir.cron"]._commit_progress(0)
+        return Work._kpi_work(day)
 
     @api.model
     def _run_tasks(self, tasks, progress=None, commit=True, keep_going=None):
@@ -510,32 +662,11 @@ class CrmKpiSnapshot(models.Model):
         cron = self.env["ir.cron"]
         done = failed = 0
         for index, (company, granularity, start) in enumerate(tasks):
-            error = None
-            try:
-                self._compute_task(company, granularity, start, commit=commit)
+            error = self._run_one(company, granularity, start, commit=commit)
+            if error:
+                failed += 1
+            else:
                 done += 1
-            except CONCURRENCY_ERRORS:
-                if not commit:
-                    # in a request: Odoo retries the whole request
-                    raise
-                failed += 1
-                error = "concurrent update"
-                _logger.exception(
-                    "CRM KPIs: computing %s %s of %s failed twice on a "
-                    "concurrent update",
-                    granularity,
-                    start,
-                    company.name,
-                )
-            except Exception as exc:
-                failed += 1
-                error = str(exc) or exc.__class__.__name__
-                _logger.exception(
-                    "CRM KPIs: computing %s %s of %s failed",
-                    granularity,
-                    start,
-                    company.name,
-                )
             if progress:
                 progress(index + 1, company, granularity, start, error)
             if not commit:
@@ -555,7 +686,37 @@ class CrmKpiSnapshot(models.Model):
         return TaskRun(done, failed, False)
 
     @api.model
-    def _compute_task(self, company, granularity, start, commit=True):
+    def _run_one(self, company, granularity, start, commit=True, relock=None):
+        """:meth:`_compute_task`, logging a failure: the error message of a
+        failed period, None when it was computed (False when ``relock``
+        said another worker took it, see :meth:`_compute_task`)."""
+        try:
+            computed = self._compute_task(
+                company, granularity, start, commit=commit, relock=relock
+            )
+        except CONCURRENCY_ERRORS:
+            if not commit:
+                # in a request: Odoo retries the whole request
+                raise
+            _logger.exception(
+                "CRM KPIs: computing %s %s of %s failed twice on a concurrent update",
+                granularity,
+                start,
+                company.name,
+            )
+            return "concurrent update"
+        except Exception as exc:  # noqa: BLE001 - logged, the run goes on
+            _logger.exception(
+                "CRM KPIs: computing %s %s of %s failed",
+                granularity,
+                start,
+                company.name,
+            )
+            return str(exc) or exc.__class__.__name__
+        return False if computed is False else None
+
+    @api.model
+    def _compute_task(self, company, granularity, start, commit=True, relock=None):
         """One period of one company, in a savepoint.
 
         Two computations of the same period queue on its advisory lock, but
@@ -563,7 +724,10 @@ class CrmKpiSnapshot(models.Model):
         waited: under REPEATABLE READ it then cannot update the rows the
         first one committed (a serialization failure).  With ``commit``,
         the period is then computed once more, in a new transaction whose
-        snapshot sees the first run's rows."""
+        snapshot sees the first run's rows.  ``relock()``, when given, is
+        asked after that commit whether this run still owns the period (a
+        worker's row, see ``crm.kpi.work``): when it returns False, the
+        period is left to whoever took it and False is returned."""
         try:
             with self.env.cr.savepoint():
                 return self._compute_company_period(company, granularity, start)
@@ -579,6 +743,8 @@ class CrmKpiSnapshot(models.Model):
             )
         self.env["ir.cron"]._commit_progress(0)
         self.env.invalidate_all()
+        if relock is not None and not relock():
+            return False
         with self.env.cr.savepoint():
             return self._compute_company_period(company, granularity, start)
 

@@ -53,6 +53,9 @@ class CrmKpiValue(models.Model):
     # the values a computation gives again unchanged are not written again:
     # the time they were last computed is their snapshot's
     computed_at = fields.Datetime(related="snapshot_id.computed_at")
+    # where they were read (the primary or a standby) and how fresh that was
+    read_source = fields.Selection(related="snapshot_id.read_source")
+    replica_replay_at = fields.Datetime(related="snapshot_id.replica_replay_at")
     # the snapshot's period and scope, stored for grouping
     granularity = fields.Selection(GRANULARITY, readonly=True, index=True)
     date_start = fields.Date(readonly=True, index=True)

@@ -18,6 +18,16 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.kpi_period_calendar", readonly=False
     )
 
+    # -- large databases --------------------------------------------------------
+    kpi_replica_max_lag = fields.Integer(
+        string="Standby maximum lag (minutes)",
+        config_parameter="crm_success_kpi.replica_max_lag",
+        default=15,
+        help="When Odoo has a read replica, the KPI engine reads the periods "
+        "on it unless it is further behind the primary than this: then it "
+        "reads on the primary.",
+    )
+
     # -- costs drawn from accounting -------------------------------------------
     kpi_cost_sales_analytic_ids = fields.Many2many(
         related="company_id.kpi_cost_sales_analytic_ids", readonly=False
