@@ -31,6 +31,7 @@
         "views/crm_team_views.xml",
         "wizard/crm_kpi_backfill_views.xml",
         "views/crm_success_menus.xml",
+        "views/crm_kpi_work_views.xml",
         "views/crm_kpi_cohort_views.xml",
         "wizard/crm_kpi_reconcile_views.xml",
         "report/crm_kpi_success_report.xml",

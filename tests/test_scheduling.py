@@ -15,7 +15,7 @@ from unittest import mock
 
 import psycopg2
 
-from odoo import Command, sql_db
+from odoo import Command, fields, sql_db
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
@@ -366,7 +366,7 @@ class TestKpiScheduling(KpiCase):
     def test_daily_cron_honours_the_time_budget(self):
         """Five periods per run: the 16 periods of the two companies take
         four runs; each period is computed once; the reconciliation runs
-        once, after the last period, and the run's marker is then gone."""
+        once, after the last period; the day's work rows are then done."""
         real = type(self.env["crm.kpi.snapshot"])._compute_company_period
         calls = []
 
@@ -398,8 +398,17 @@ class TestKpiScheduling(KpiCase):
         # other companies of the database take their share of the budget
         self.assertEqual(len(stops), -(-(16 + 8 * others) // 5))
         reconcile.assert_called_once()
-        params = self.env["ir.config_parameter"].sudo()
-        self.assertFalse(params.get_param("crm_success_kpi.recent_run"))
+        # the day's work is all done, the reconciliation included
+        work = self.env["crm.kpi.work"].search(
+            [("day", "=", fields.Date.context_today(self.env["crm.kpi.work"]))]
+        )
+        self.assertEqual(len(work), 8 * (2 + others) + 1)
+        self.assertEqual(set(work.mapped("state")), {"done"})
+        # a run the same day finds nothing more to do
+        budget, _reset = self.budget(99)
+        with budget, mock.patch.object(Snapshot, "_compute_company_period") as again:
+            self.env["crm.kpi.snapshot"]._cron_compute_recent()
+        again.assert_not_called()
 
     # -- isolated failures ----------------------------------------------------
     def test_failing_company_does_not_stop_the_others(self):
