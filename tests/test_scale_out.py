@@ -1,0 +1,368 @@
+"""Beyond one machine: the reads on a PostgreSQL standby, and the daily
+work shared by several cron workers.
+
+These tests commit what they need on real connections (as Odoo's cron and
+replica cursors see the database), and remove it afterwards.  The project's
+test command runs them in a database of their own, with a streaming
+standby of its private PostgreSQL cluster on 127.0.0.1 given to Odoo as its
+replica (``--db_replica_host`` / ``--db_replica_port``); the standby tests
+are skipped when Odoo has no replica.
+
+Standby data: the history generator's 2,000 customers over the 12 months to
+May 2018 (seed 7) in the main company: May 2018 is computed once on the
+primary only, once through the standby, and once with the standby stopped.
+"""
+
+import logging
+import os
+import shlex
+import subprocess
+import threading
+import time
+from contextlib import closing
+from datetime import date
+from unittest import mock
+
+from odoo import SUPERUSER_ID, api, fields, sql_db
+from odoo.modules.registry import Registry
+from odoo.tests import BaseCase, tagged
+from odoo.tests.common import get_db_name
+from odoo.tools import SQL, config
+
+from odoo.addons.crm_success_kpi.generator.history import generate
+
+MAY = date(2018, 5, 1)
+SNAPSHOT = "odoo.addons.crm_success_kpi.models.crm_kpi_snapshot"
+# the command that stops and starts the standby (set by the test command)
+REPLICA_CTL = "CRM_KPI_REPLICA_CTL"
+
+
+class RealCursorCase(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry_ = Registry(get_db_name())
+
+    @classmethod
+    def cursor(cls):
+        """A real connection to the primary, outside any test transaction."""
+        return closing(sql_db.db_connect(cls.registry_.db_name).cursor())
+
+    @classmethod
+    def run_env(cls, run):
+        """``run(env)`` as the superuser on a new connection, committed."""
+        with cls.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+            result = run(env)
+            # outside a cron, _commit_progress commits
+            env["ir.cron"]._commit_progress(0)
+            return result
+
+    @classmethod
+    def remove_periods(cls, env, company_ids, granularity=None, starts=None):
+        """The stored history of these periods: gone."""
+        domain = [("company_id", "in", company_ids)]
+        if granularity:
+            domain.append(("granularity", "=", granularity))
+        if starts:
+            domain.append(("date_start", "in", starts))
+        env["crm.kpi.snapshot"].search(domain).unlink()
+        cohort_domain = [
+            ("period_start" if d[0] == "date_start" else d[0], *d[1:]) for d in domain
+        ]
+        env["crm.kpi.cohort"].search(cohort_domain).unlink()
+        for model in ("crm.kpi.maturity", "crm.kpi.campaign.report"):
+            env[model].search(domain).unlink()
+
+
+@tagged("post_install", "-at_install")
+class TestStandbyReads(RealCursorCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not (config.get("db_replica_host") or config.get("db_replica_port")):
+            cls.skipTest(cls, "Odoo has no read replica (--db_replica_host)")
+
+        def make(env):
+            generate(env, customers=2000, months=12, seed=7, end_date=date(2018, 5, 31))
+            return env.ref("base.main_company").id
+
+        cls.company_id = cls.run_env(make)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.run_env(lambda env: cls.remove_periods(env, [cls.company_id], "month"))
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        # Odoo keeps away from a replica that failed for 20 minutes
+        self.registry_._db_readonly_failed_time = None
+
+    def compute(self):
+        """May 2018 computed on a new connection, committed; the rows."""
+
+        def run(env):
+            company = env["res.company"].browse(self.company_id)
+            return env["crm.kpi.snapshot"].compute_period(
+                "month", MAY, companies=company
+            )
+
+        self.run_env(run)
+        return self.stored()
+
+    def stored(self):
+        with self.cursor() as cr:
+            cr.execute(
+                SQL(
+                    """SELECT s.scope_key, v.kpi_code, v.value, v.numerator,
+                              v.denominator, v.note
+                         FROM crm_kpi_value v
+                         JOIN crm_kpi_snapshot s ON s.id = v.snapshot_id
+                        WHERE s.company_id = %s AND s.granularity = 'month'
+                          AND s.date_start = %s
+                     ORDER BY 1, 2""",
+                    self.company_id,
+                    MAY,
+                )
+            )
+            values = cr.fetchall()
+            cr.execute(
+                SQL(
+                    """SELECT DISTINCT read_source, replica_replay_at, replica_lag
+                         FROM crm_kpi_snapshot
+                        WHERE company_id = %s AND granularity = 'month'
+                          AND date_start = %s""",
+                    self.company_id,
+                    MAY,
+                )
+            )
+            return values, cr.fetchall()
+
+    def node_reads(self):
+        """``(primary, standby)``: tuples returned in this database so far,
+        by each server (``pg_stat_database.tup_returned``)."""
+        readings = []
+        for readonly in (False, True):
+            connection = self.registry_._db_readonly if readonly else self.registry_._db
+            with closing(connection.cursor()) as cr:
+                cr.execute("SELECT pg_is_in_recovery()")
+                self.assertEqual(cr.fetchone()[0], readonly)
+                cr.execute(
+                    "SELECT tup_returned FROM pg_stat_database"
+                    " WHERE datname = current_database()"
+                )
+                readings.append(cr.fetchone()[0])
+        return readings
+
+    def settled_reads(self):
+        """:meth:`node_reads` once the servers' counters no longer move."""
+        last, settled = None, 0
+        deadline = time.monotonic() + 15
+        while settled < 2 and time.monotonic() < deadline:
+            time.sleep(0.7)
+            now = self.node_reads()
+            settled = settled + 1 if now == last else 0
+            last = now
+        return last
+
+    def reads_during(self, run):
+        """``run()``, and the tuples each server returned meanwhile; the
+        servers publish their counters within a second or so of a
+        transaction's end: read until they no longer move."""
+        before = self.settled_reads()
+        result = run()
+        after = self.settled_reads()
+        return result, [a - b for a, b in zip(after, before, strict=True)]
+
+    def standby(self, action):
+        command = os.environ.get(REPLICA_CTL)
+        if not command:
+            self.skipTest(f"{REPLICA_CTL} is not set: the standby cannot be stopped")
+        subprocess.run([*shlex.split(command), action], check=True, timeout=180)
+
+    def test_month_read_on_the_standby(self):
+        """The same values as on the primary alone; the families' reads on
+        the standby; the snapshot says so and how fresh the standby was;
+        with the standby stopped, the primary reads and the log says why."""
+        with mock.patch.object(
+            self.registry_["crm.kpi.snapshot"],
+            "_kpi_replica_configured",
+            return_value=False,
+        ):
+            primary_only, primary_source = self.compute()
+        self.assertTrue(primary_only)
+        self.assertEqual(primary_source, [("primary", None, 0.0)])
+        revenue = dict(((s, c), v) for s, c, v, *_ in primary_only)
+        self.assertGreater(revenue[("company:0", "revenue")], 0.0)
+
+        # caught up: nothing to say (a fallback is a warning, a lag a note)
+        Snapshot = self.registry_["crm.kpi.snapshot"]
+        real = Snapshot._kpi_compute_and_store
+        readers = []
+
+        def compute_and_store(this, ctx, read_ctx, source):
+            # where the families' cursor is connected
+            read_ctx.env.cr.execute("SELECT pg_is_in_recovery()")
+            readers.append(read_ctx.env.cr.fetchone()[0])
+            return real(this, ctx, read_ctx, source)
+
+        with (
+            self.assertNoLogs(SNAPSHOT, logging.INFO),
+            mock.patch.object(Snapshot, "_kpi_compute_and_store", compute_and_store),
+        ):
+            (on_standby, source), (primary, standby) = self.reads_during(self.compute)
+        self.assertEqual(readers, [True], "the families read on the standby")
+        self.assertEqual(on_standby, primary_only, "same values through the standby")
+        [(read_source, replay_at, lag)] = source
+        self.assertEqual(read_source, "replica")
+        # the standby had replayed the data committed before the computation
+        self.assertTrue(replay_at)
+        self.assertLessEqual(replay_at, fields.Datetime.now())
+        self.assertEqual(lag, 0.0)
+        self.assertGreater(standby, 0)
+        self.assertLess(
+            primary,
+            standby / 10,
+            f"tuples read: primary {primary}, standby {standby}",
+        )
+
+        self.standby("stop")
+        try:
+            with self.assertLogs(SNAPSHOT, logging.WARNING) as logs:
+                fallback, source = self.compute()
+        finally:
+            self.standby("start")
+        self.assertEqual(fallback, primary_only)
+        self.assertEqual(source, [("primary", None, 0.0)])
+        self.assertTrue(
+            [line for line in logs.output if "read on the primary" in line],
+            logs.output,
+        )
+
+    def test_lagging_standby_is_not_read(self):
+        """A standby further behind than the setting allows is not read:
+        the primary is, and the log says why."""
+
+        def lagging(this):
+            # the standby a little behind (its replay position is the
+            # primary's of before the computation began) and the
+            # setting at 0 minutes
+            return 0
+
+        Snapshot = self.registry_["crm.kpi.snapshot"]
+        with (
+            mock.patch.object(Snapshot, "_kpi_replica_max_lag", lagging),
+            mock.patch(f"{SNAPSHOT}.REPLICA_CATCH_UP_WAIT", -1.0),
+            mock.patch.object(
+                Snapshot, "_kpi_replica_target", lambda this: "999999999:999999999:"
+            ),
+            self.assertLogs(SNAPSHOT, logging.WARNING) as logs,
+        ):
+            __, source = self.compute()
+        self.assertEqual(source, [("primary", None, 0.0)])
+        self.assertIn("behind the primary", "\n".join(logs.output))
+
+
+@tagged("post_install", "-at_install")
+class TestParallelWorkers(RealCursorCase):
+    """Three companies, two workers (two threads with their own
+    connections): the daily action and a worker action share the day's
+    periods; each period is computed exactly once, the reconciliation once,
+    after the last one."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+
+        def make(env):
+            main = env.ref("base.main_company")
+            others = env["res.company"].create(
+                [{"name": f"KPI Worker Company {n}"} for n in (1, 2)]
+            )
+            return (main | others).ids
+
+        cls.company_ids = cls.run_env(make)
+
+    @classmethod
+    def tearDownClass(cls):
+        def clean(env):
+            env["crm.kpi.work"].search([]).unlink()
+            cls.remove_periods(env, cls.company_ids)
+            env["res.company"].browse(cls.company_ids[1:]).write({"active": False})
+
+        cls.run_env(clean)
+        super().tearDownClass()
+
+    def test_two_workers_share_the_day(self):
+        Snapshot = self.registry_["crm.kpi.snapshot"]
+        real = Snapshot._compute_company_period
+        calls, lock = [], threading.Lock()
+        reconciled = []
+
+        def compute(this, company, granularity, start):
+            with lock:
+                calls.append(
+                    (threading.current_thread().name, company.id, granularity, start)
+                )
+            # long enough for the other worker to take the next row meanwhile
+            time.sleep(0.2)
+            return real(this, company, granularity, start)
+
+        def reconcile(this):
+            reconciled.append(threading.current_thread().name)
+
+        results = {}
+
+        def work(name, run):
+            def target():
+                try:
+                    results[name] = self.run_env(run)
+                except Exception as exc:  # noqa: BLE001 -- reported below
+                    results[name] = exc
+
+            thread = threading.Thread(target=target, name=name)
+            thread.start()
+            return thread
+
+        def planned():
+            with self.cursor() as cr:
+                cr.execute("SELECT COUNT(*) FROM crm_kpi_work")
+                return cr.fetchone()[0]
+
+        with (
+            mock.patch.object(Snapshot, "_compute_company_period", compute),
+            mock.patch.object(Snapshot, "_cron_reconcile_yesterday", reconcile),
+        ):
+            daily = work(
+                "daily", lambda env: env["crm.kpi.snapshot"]._cron_compute_recent()
+            )
+            deadline = time.monotonic() + 30
+            while not planned() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            worker = work("worker", lambda env: env["crm.kpi.work"]._cron_work())
+            daily.join(300)
+            worker.join(300)
+        for name in ("daily", "worker"):
+            if isinstance(results.get(name), Exception):
+                raise results[name]
+
+        def rows(env):
+            return [
+                (w.kind, w.company_id.id, w.granularity, w.date_start, w.state)
+                for w in env["crm.kpi.work"].search([])
+            ]
+
+        work_rows = self.run_env(rows)
+        periods = [r[1:4] for r in work_rows if r[0] == "compute"]
+        # every active company of the database, ours among them
+        self.assertTrue(set(self.company_ids) <= {p[0] for p in periods})
+        self.assertEqual(len(periods), 8 * len({p[0] for p in periods}))
+        computed = [c[1:] for c in calls]
+        self.assertEqual(sorted(computed), sorted(periods), "each period once")
+        self.assertEqual(len(set(computed)), len(computed), "none twice")
+        self.assertEqual({r[4] for r in work_rows}, {"done"})
+        by_worker = {name: sum(c[0] == name for c in calls) for name in results}
+        self.assertTrue(all(by_worker.values()), f"both workers worked: {by_worker}")
+        self.assertEqual(len(reconciled), 1, "reconciled once")
+        self.assertEqual(results["daily"].done + results["worker"].done, len(periods))
