@@ -29,7 +29,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..kpi import period as P
-from .crm_kpi_snapshot import GRANULARITY, TaskRun
+from .crm_kpi_snapshot import CONCURRENCY_ERRORS, GRANULARITY, TaskRun
 
 _logger = logging.getLogger(__name__)
 
@@ -155,34 +155,56 @@ class CrmKpiWork(models.Model):
     def _kpi_claim(self, day, kind="compute"):
         """The next row of ``day`` to do, locked for this transaction, or an
         empty recordset when none is left that another worker has not
-        taken."""
-        self.flush_model()
-        self.env.cr.execute(
-            SQL(
-                """SELECT id FROM crm_kpi_work
-                    WHERE day = %s AND kind = %s AND state = 'pending'
-                 ORDER BY sequence, id
-                    LIMIT 1
-                      FOR UPDATE SKIP LOCKED""",
-                day,
-                kind,
-            )
-        )
-        row = self.env.cr.fetchone()
-        return self.browse(row[0] if row else ())
+        taken.  Called at the start of a transaction: when another worker
+        has done a row since this transaction's snapshot was taken, the lock
+        fails (REPEATABLE READ), and the claim is made again in a new
+        transaction."""
+        for _attempt in range(10):
+            self.flush_model()
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    self.env.cr.execute(
+                        SQL(
+                            """SELECT id FROM crm_kpi_work
+                                WHERE day = %s AND kind = %s AND state = 'pending'
+                             ORDER BY sequence, id
+                                LIMIT 1
+                                  FOR UPDATE SKIP LOCKED""",
+                            day,
+                            kind,
+                        )
+                    )
+                    row = self.env.cr.fetchone()
+                return self.browse(row[0] if row else ())
+            except CONCURRENCY_ERRORS:
+                self._kpi_new_transaction()
+        return self.browse()
+
+    def _kpi_new_transaction(self):
+        """Nothing is written yet in this transaction: end it, so that the
+        next statement sees what the other workers committed."""
+        self.env.cr.rollback()
+        self.env.invalidate_all()
 
     def _kpi_relock(self):
         """After the transaction that held this row was committed (a period
         computed again after a concurrent update): lock it again; False when
         another worker has taken it meanwhile."""
         self.ensure_one()
-        self.env.cr.execute(
-            SQL(
-                "SELECT state FROM crm_kpi_work WHERE id = %s FOR UPDATE SKIP LOCKED",
-                self.id,
-            )
-        )
-        row = self.env.cr.fetchone()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT state FROM crm_kpi_work WHERE id = %s"
+                        " FOR UPDATE SKIP LOCKED",
+                        self.id,
+                    )
+                )
+                row = self.env.cr.fetchone()
+        except CONCURRENCY_ERRORS:
+            # done by another worker since this transaction began
+            self._kpi_new_transaction()
+            return False
         return bool(row and row[0] == "pending")
 
     def _kpi_pending_count(self, day):

@@ -281,6 +281,17 @@ class KpiRolesCase(KpiCase):
                 for company in (A, cls.company_b)
             ]
         )
+        cls.work_rows = cls.env["crm.kpi.work"].create(
+            [
+                {
+                    "day": D(2026, 11, 2),
+                    "company_id": company.id,
+                    "granularity": "month",
+                    "date_start": OCT,
+                }
+                for company in (A, cls.company_b)
+            ]
+        )
         campaign = cls.env["utm.campaign"].create({"name": "KPI Sec Campaign"})
         cls.campaign_reports = cls.env["crm.kpi.campaign.report"].create(
             [
@@ -361,6 +372,7 @@ class KpiRolesCase(KpiCase):
             "crm.kpi.investment.entry": self.investments.entry_ids,
             "crm.kpi.target": self.targets,
             "crm.kpi.backfill": self.backfills,
+            "crm.kpi.work": self.work_rows,
             "crm.kpi.campaign.report": self.campaign_reports,
             "crm.kpi.maturity": self.maturities,
             "crm.kpi.maturity.criterion": self.maturities.criterion_ids,

@@ -91,6 +91,9 @@ READ = {
     ),
     "crm.kpi.report.log": ("-", "-", "-", "-", "-", "-", "A", "A", "0", "-", "-"),
     "crm.kpi.backfill": ("-", "-", "-", "-", "-", "-", "A", "A", "0", "-", "-"),
+    # the daily computation's work rows: seen by KPI managers, written by
+    # the scheduled actions only
+    "crm.kpi.work": ("-", "-", "-", "-", "-", "-", "A", "A", "0", "-", "-"),
     # the KPI fields of another salesperson's lead and of agent's ticket
     "crm.lead": ("0", "A", "0", "-", "-", "-", "-", "A", "0", "-", "-"),
     "helpdesk.ticket": ("0", "0", "0", "A", "A", "A", "0", "0", "0", "0", "0"),
@@ -117,6 +120,7 @@ WRITE = {
     ),
     "crm.kpi.report.log": ("-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"),
     "crm.kpi.backfill": ("-", "-", "-", "-", "-", "-", "w", "w", "-", "-", "-"),
+    "crm.kpi.work": ("-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"),
     # wizards: creating one is the right to use it
     "crm.kpi.reconcile": ("-", "-", "-", "-", "-", "-", "w", "w", "w", "-", "-"),
     "crm.kpi.report.wizard": ("w", "w", "w", "w", "w", "w", "w", "w", "w", "-", "-"),
@@ -139,6 +143,7 @@ WRITE_VALUES = {
     "crm.kpi.campaign.report": {"revenue": 1.0},
     "crm.kpi.report.log": {"granularity": "week"},
     "crm.kpi.backfill": {"date_to": D(2026, 10, 30)},
+    "crm.kpi.work": {"state": "done"},
 }
 
 
