@@ -6,7 +6,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench_common import ROOT, TARGETS, say
+from bench_common import HISTORY_YEARS, ROOT, TARGETS, say
 
 
 def machine(pg):
@@ -50,6 +50,68 @@ def fmt_s(seconds):
     return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
 
 
+def fmt_bytes(size):
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 2**20:
+        return f"{size / 1024:.1f} KiB"
+    if size < 2**30:
+        return f"{size / 2**20:.1f} MiB"
+    return f"{size / 2**30:.1f} GiB"
+
+
+def tenth_row(h):
+    """Measure 1 on the 3 years of flat history of measure 6 (a tenth)."""
+    history = h.get(f"h{HISTORY_YEARS[0]}")
+    if not history:
+        return []
+    ratio = history["ratio"]
+    check = "same counts" if not history["mismatches"] else "**COUNTS DIFFER**"
+    return [
+        (
+            f"1. measure 1 at one tenth of the size: `compute_period('month', "
+            f"{history['month']})` on {history['years']} years of flat history "
+            f"({history['sizes']['customers']:,} customers, "
+            f"{history['sizes']['orders']:,} orders; {history['scopes']} "
+            f"snapshots) vs the same SQL aggregate ({check})",
+            f"{fmt_s(history['engine_seconds'])} ({history['engine_queries']} queries)",
+            fmt_s(history["sql_seconds"]),
+            f"{ratio}× (target ≤ {TARGETS['compute_tenth']}×)",
+            verdict(
+                ratio is not None
+                and ratio <= TARGETS["compute_tenth"]
+                and not history["mismatches"]
+            ),
+        )
+    ]
+
+
+def history_rows(h):
+    """Measure 6: the month on 9 years of history against 3 years."""
+    short, long_ = (h.get(f"h{y}") for y in HISTORY_YEARS)
+    if not (short and long_):
+        return []
+    ratio = h["ratio"]
+    same = not short["mismatches"] and not long_["mismatches"]
+    return [
+        (
+            f"6. `compute_period('month')` of the last full month on "
+            f"{long_['years']} years of flat history vs {short['years']} years "
+            f"(a tenth of the monthly volume: {short['orders_in_month']:,} and "
+            f"{long_['orders_in_month']:,} orders in the month; "
+            f"{long_['sizes']['orders']:,} vs {short['sizes']['orders']:,} "
+            "orders in all)"
+            + ("" if same else " (**COUNTS DIFFER** from the SQL aggregate)"),
+            f"{long_['years']} years: {fmt_s(long_['engine_seconds'])} "
+            f"(SQL aggregate {fmt_s(long_['sql_seconds'])})",
+            f"{short['years']} years: {fmt_s(short['engine_seconds'])} "
+            f"(SQL aggregate {fmt_s(short['sql_seconds'])})",
+            f"{ratio}× (target ≤ {TARGETS['history_ratio']}×; SQL {h['sql_ratio']}×)",
+            verdict(ratio is not None and ratio <= TARGETS["history_ratio"] and same),
+        )
+    ]
+
+
 def table_rows(res):  # noqa: C901
     rows = []
     c = res.get("compute")
@@ -67,6 +129,9 @@ def table_rows(res):  # noqa: C901
                 verdict(ok and not c["mismatches"]),
             )
         )
+    h = res.get("history")
+    if h:
+        rows += tenth_row(h)
     b = res.get("backfill")
     if b:
         rows.append(
@@ -136,6 +201,8 @@ def table_rows(res):  # noqa: C901
                     verdict(r["seconds"] < TARGETS["report_seconds"]),
                 )
             )
+    if h:
+        rows += history_rows(h)
     d = res.get("dashboard")
     if d:
         if "note" in d:
@@ -188,9 +255,21 @@ def write_results(path, res):
         + ", ".join(f"{k} {v}" for k, v in m["postgresql_settings"].items())
         + f"), **Odoo** {m['odoo']}",
         "- **Data** (history generator, seed "
-        f"{res['seed']}, ending {res.get('end_date', '?')}): "
+        f"{res['seed']}, ending {res.get('end_date', '?')}"
+        + (", flat growth" if res.get("growth") == "flat" else "")
+        + "): "
         + ", ".join(f"{v:,} {k}" for k, v in sizes.items()),
     ]
+    h = res.get("history") or {}
+    if all(f"h{y}" in h for y in HISTORY_YEARS):
+        lines.append(
+            "- **Measure 6 data** (flat growth, a tenth of the monthly volume): "
+            + "; ".join(
+                f"`{h[f'h{y}']['db']}` "
+                + ", ".join(f"{v:,} {k}" for k, v in h[f"h{y}"]["sizes"].items())
+                for y in HISTORY_YEARS
+            )
+        )
     big = res.get("big_db") or {}
     counts = big.get("counts") or {}
     if counts:
