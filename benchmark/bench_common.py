@@ -58,6 +58,7 @@ MEASURE_KEYS = {
     4: "writes",
     5: "report",
     6: "history",
+    7: "memory",
     10: "dashboard",
 }
 
@@ -72,6 +73,8 @@ TARGETS = {
     "dashboard_seconds": 0.3,
     "history_ratio": 1.15,
     "compute_tenth": 2.5,
+    "memory_mb": 500,
+    "month_temp_bytes": 0,
 }
 
 

@@ -112,6 +112,43 @@ def history_rows(h):
     ]
 
 
+def memory_rows(mem):
+    """Measure 7: peak memory and temporary files of the month and the
+    backfill, each in a fresh process."""
+    rows = []
+    for what, label in (
+        ("month", "measure 1's month"),
+        ("backfill", "measure 2's backfill"),
+    ):
+        m = mem.get(what)
+        if not m:
+            continue
+        target = f"< {TARGETS['memory_mb']} MB" + (
+            ", no temporary file" if what == "month" else ""
+        )
+        if "note" in m:
+            rows.append(
+                (f"7. memory of {label}", "not measured", "", target, m["note"])
+            )
+            continue
+        ok = m["peak_mb"] < TARGETS["memory_mb"]
+        if what == "month":
+            ok = ok and m["temp_bytes"] <= TARGETS["month_temp_bytes"]
+        rows.append(
+            (
+                f"7. peak memory and PostgreSQL temporary files of {label} "
+                + (f"of {m['periods']} months " if m.get("periods") else "")
+                + f"(in a fresh process, {fmt_s(m['seconds'])})",
+                f"peak {m['peak_mb']:.0f} MB ({m['growth_mb']:+.0f} MB over the "
+                f"loaded registry's {m['rss_before_mb']:.0f} MB)",
+                f"temporary files: {m['temp_files']} ({fmt_bytes(m['temp_bytes'])})",
+                target,
+                verdict(ok),
+            )
+        )
+    return rows
+
+
 def table_rows(res):  # noqa: C901
     rows = []
     c = res.get("compute")
@@ -203,6 +240,8 @@ def table_rows(res):  # noqa: C901
             )
     if h:
         rows += history_rows(h)
+    if res.get("memory"):
+        rows += memory_rows(res["memory"])
     d = res.get("dashboard")
     if d:
         if "note" in d:
