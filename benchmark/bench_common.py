@@ -59,6 +59,7 @@ MEASURE_KEYS = {
     5: "report",
     6: "history",
     7: "memory",
+    8: "grouped",
     10: "dashboard",
 }
 
@@ -75,6 +76,7 @@ TARGETS = {
     "compute_tenth": 2.5,
     "memory_mb": 500,
     "month_temp_bytes": 0,
+    "grouped_seconds": 0.3,
 }
 
 

@@ -37,6 +37,8 @@ then measures
    size);
 7. the peak memory and the PostgreSQL temporary files of measure 1's month
    and measure 2's backfill, each in a fresh process;
+8. the Overview pivot's grouped read of the stored values (company, sales
+   teams, salespeople) as a KPI manager;
 10. the dashboard's call (``get_dashboard``) of the last full month, for a
    KPI manager and for a salesperson, on the stored values.
 
@@ -67,7 +69,7 @@ from bench_common import (
     setup_odoo,
 )
 from bench_compute import measure_backfill, measure_compute, measure_history
-from bench_lists import measure_dashboard, measure_list
+from bench_lists import measure_dashboard, measure_grouped, measure_list
 from bench_memory import measure_memory
 from bench_report import measure_report
 from bench_results import machine, write_results
@@ -187,7 +189,7 @@ def main(argv=None):
         "machine": machine(pg),
     }
     say(f"sizes {args.sizes}, PostgreSQL {pg.label}")
-    big_needed = args.measures & {1, 2, 3, 5, 7, 10}
+    big_needed = args.measures & {1, 2, 3, 5, 7, 8, 10}
     if big_needed:
         ensure_big_db(pg, args, res)
         say(f"database {args.db} ready after {time.monotonic() - started:.0f}s")
@@ -200,6 +202,8 @@ def main(argv=None):
                 measure_backfill(env, args, res)
             if 3 in args.measures:
                 measure_list(env, args, res)
+            if 8 in args.measures:
+                measure_grouped(env, args, res)
             if 10 in args.measures:
                 measure_dashboard(
                     env, args, res, month or last_full_month(res["end_date"])
