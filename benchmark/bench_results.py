@@ -97,8 +97,9 @@ def history_rows(h):
         (
             f"6. `compute_period('month')` of the last full month on "
             f"{long_['years']} years of flat history vs {short['years']} years "
-            f"(a tenth of the monthly volume: {short['orders_in_month']:,} and "
-            f"{long_['orders_in_month']:,} orders in the month; "
+            f"(a tenth of the monthly volume: {long_['orders_in_month']:,} "
+            f"orders in the month on {long_['years']} years, "
+            f"{short['orders_in_month']:,} on {short['years']}; "
             f"{long_['sizes']['orders']:,} vs {short['sizes']['orders']:,} "
             "orders in all)"
             + ("" if same else " (**COUNTS DIFFER** from the SQL aggregate)"),
