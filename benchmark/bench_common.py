@@ -45,12 +45,21 @@ FULL = {
 SMALL_FACTOR = 20
 
 
+# measure 6: histories of 3 and 9 years, with flat growth, of a tenth of the
+# benchmark's monthly volume
+HISTORY_YEARS = (3, 9)
+HISTORY_FRACTION = 10
+
+
 MEASURE_KEYS = {
     1: "compute",
     2: "backfill",
     3: "list",
     4: "writes",
     5: "report",
+    6: "history",
+    7: "memory",
+    8: "grouped",
     10: "dashboard",
 }
 
@@ -63,6 +72,11 @@ TARGETS = {
     "write_extra": 0.20,
     "report_seconds": 5.0,
     "dashboard_seconds": 0.3,
+    "history_ratio": 1.15,
+    "compute_tenth": 2.5,
+    "memory_mb": 500,
+    "month_temp_bytes": 0,
+    "grouped_seconds": 0.3,
 }
 
 
@@ -126,14 +140,17 @@ def generator_params(pg, dbname, seed):
     return json.loads(value) if value else None
 
 
-def same_sizes(stored, sizes):
+def same_sizes(stored, sizes, growth="curve"):
     params = (stored or {}).get("params") or {}
     # the generator makes at least one order per customer
     wanted = dict(sizes, orders=max(sizes["orders"], sizes["customers"]))
-    return all(params.get(k) == v for k, v in wanted.items())
+    # histories generated before the growth option grew along the curve
+    return params.get("growth", "curve") == growth and all(
+        params.get(k) == v for k, v in wanted.items()
+    )
 
 
-def generate(dbname, sizes, seed):
+def generate(dbname, sizes, seed, growth="curve"):
     import importlib  # noqa: PLC0415
 
     started = time.monotonic()
@@ -141,7 +158,7 @@ def generate(dbname, sizes, seed):
         history = importlib.import_module(GENERATOR)
         counts = history.generate(
             env, customers=sizes["customers"], months=sizes["months"], seed=seed,
-            scale=dict(sizes),
+            scale=dict(sizes), growth=growth,
         )  # fmt: skip
     say(f"generated {dbname} in {time.monotonic() - started:.0f}s: {counts}")
     return counts, time.monotonic() - started
@@ -166,18 +183,19 @@ def vacuum(pg, dbname):
     return seconds
 
 
-def ensure_big_db(pg, args, info):
-    """crm_kpi_bench: addon + generated history of the requested size."""
-    name, sizes = args.db, args.sizes
+def ensure_history_db(pg, args, name, sizes, growth="curve"):
+    """A database with the addon and a generated history of ``sizes``, kept
+    with ``--reuse`` when it holds one of the same sizes, seed and growth.
+    Returns what was done (``reused``, build times, ``counts``) and the
+    history's ``end_date``."""
     state = module_state(pg, name)
     stored = generator_params(pg, name, args.seed) if state == "installed" else None
-    if args.reuse and stored and same_sizes(stored, sizes):
+    if args.reuse and stored and same_sizes(stored, sizes, growth):
         say(f"reusing {name} (history of seed {args.seed} with the same sizes)")
         # the addon's code may have changed since: schema, data, indexes
         install_module(pg, name, LOG_DIR / f"bench-upgrade-{name}.log", upgrade=True)
-        info["big_db"] = {"reused": True, "counts": stored.get("counts")}
-        info["end_date"] = stored["params"]["end_date"]
-        return
+        built = {"reused": True, "counts": stored.get("counts")}
+        return built, stored["params"]["end_date"]
     if state is not None:
         if args.reuse:
             say(f"{name} exists with other sizes or without history: rebuilt")
@@ -186,18 +204,38 @@ def ensure_big_db(pg, args, info):
     clone_db(pg, template_db(pg, args), name)
     install_module(pg, name, LOG_DIR / f"bench-install-{name}.log")
     install = time.monotonic() - started
-    counts, seconds = generate(name, sizes, args.seed)
+    counts, seconds = generate(name, sizes, args.seed, growth)
     close_db(name)
     vacuum_seconds = vacuum(pg, name)
     stored = generator_params(pg, name, args.seed)
-    info["big_db"] = {
+    built = {
         "reused": False,
         "install_seconds": round(install, 1),
         "generate_seconds": round(seconds, 1),
         "vacuum_seconds": round(vacuum_seconds, 1),
         "counts": counts,
     }
-    info["end_date"] = stored["params"]["end_date"]
+    return built, stored["params"]["end_date"]
+
+
+def ensure_big_db(pg, args, info):
+    """crm_kpi_bench: addon + generated history of the requested size."""
+    info["big_db"], info["end_date"] = ensure_history_db(
+        pg, args, args.db, args.sizes, args.growth
+    )
+
+
+def history_sizes(sizes, years):
+    """Measure 6: ``years`` of history at a tenth of the monthly volume of
+    ``sizes`` (so 3 years hold a tenth of the benchmark's 36 months)."""
+    months = 12 * years
+    out = {
+        key: max(1, round(value * months / sizes["months"] / HISTORY_FRACTION))
+        for key, value in sizes.items()
+        if key != "months"
+    }
+    out["months"] = months
+    return out
 
 
 def ensure_write_dbs(pg, args, info):

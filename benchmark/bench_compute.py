@@ -1,13 +1,24 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
-"""Measures 1 and 2: one monthly computation of every scope against one plain
-SQL aggregate of the same counts, and a monthly backfill against as many
-single months.
+"""Measures 1, 2 and 6: one monthly computation of every scope against one
+plain SQL aggregate of the same counts, a monthly backfill against as many
+single months, and the month on histories of 3 and 9 years.
 """
 
 import time
 from datetime import date
 
-from bench_common import Timer, last_full_month, main_company, say
+from bench_common import (
+    HISTORY_FRACTION,
+    HISTORY_YEARS,
+    Timer,
+    close_db,
+    ensure_history_db,
+    environment,
+    history_sizes,
+    last_full_month,
+    main_company,
+    say,
+)
 
 REFERENCE_SQL = """
 WITH ev AS (
@@ -86,10 +97,13 @@ def engine_counts(env, snapshot):
     }
 
 
-def measure_compute(env, args, results):
+def compute_in_turns(env, company, month, repeat):
+    """One monthly ``compute_period`` of ``company`` against the SQL
+    reference, in turns: a cold run each, then ``repeat`` warm ones; the
+    best warm run of each side is kept (the engine's with its time per
+    family) and the engine's stored counts are checked against the
+    reference's."""
     Snapshot = env["crm.kpi.snapshot"]
-    company = main_company(env)
-    month = last_full_month(results["end_date"])
     ctx = Snapshot._period_context(company, "month", month)
     # a cold run (first read of the tables), then --repeat warm ones, timed
     # per family, each followed by a run of the reference; the best warm run
@@ -132,7 +146,7 @@ def measure_compute(env, args, results):
         for cls, compute in originals.items():
             cls._kpi_results = timed(cls, compute)
         best = None
-        for run in range(1 + args.repeat):
+        for run in range(1 + repeat):
             env.invalidate_all()
             with Timer(env.cr) as t:
                 snapshots = Snapshot.compute_period("month", month, companies=company)
@@ -146,9 +160,10 @@ def measure_compute(env, args, results):
         cohort_cls._compute_cohorts = cohort_compute
         for cls, compute in originals.items():
             cls._kpi_results = compute
+    if best is None:  # no warm run asked: the cold one
+        best = (runs[0][0], dict(families))
     engine = best[0]
-    families = best[1]
-    reference = min(ref_runs[1:])
+    reference = min(ref_runs[1:] or ref_runs)
     company_snapshot = snapshots.filtered(lambda s: s.scope == "company")
     got = engine_counts(env, company_snapshot)
     mismatches = {}
@@ -160,32 +175,90 @@ def measure_compute(env, args, results):
         say("!" * 70)
         say(f"MISMATCH between the engine and the plain SQL: {mismatches}")
         say("!" * 70)
-    results["compute"] = {
+    return {
         "month": str(month),
+        "snapshots": snapshots,
         "scopes": len(snapshots),
-        "values": env["crm.kpi.value"].search_count(
-            [("snapshot_id", "in", snapshots.ids)]
-        ),
         "engine_seconds_cold": round(runs[0][0], 3),
         "engine_seconds": round(engine, 3),
         "engine_queries": runs[-1][1],
         "sql_seconds_cold": round(ref_runs[0], 3),
         "sql_seconds": round(reference, 3),
         "ratio": round(engine / reference, 2) if reference else None,
-        "families": families,
-        "cohort_seconds": families.get("cohorts"),
-        "cohort_rows": env["crm.kpi.cohort"].search_count(
-            [
-                ("company_id", "=", company.id),
-                ("granularity", "=", "month"),
-                ("period_start", "=", month),
-            ]
-        ),
+        "families": best[1],
         "counts": {k: float(v) for k, v in ref.items()},
         "mismatches": mismatches,
     }
+
+
+def measure_compute(env, args, results):
+    company = main_company(env)
+    month = last_full_month(results["end_date"])
+    out = compute_in_turns(env, company, month, args.repeat)
+    snapshots = out.pop("snapshots")
+    out["values"] = env["crm.kpi.value"].search_count(
+        [("snapshot_id", "in", snapshots.ids)]
+    )
+    out["cohort_seconds"] = out["families"].get("cohorts")
+    out["cohort_rows"] = env["crm.kpi.cohort"].search_count(
+        [
+            ("company_id", "=", company.id),
+            ("granularity", "=", "month"),
+            ("period_start", "=", month),
+        ]
+    )
+    results["compute"] = out
     say(f"1. compute_period: {results['compute']}")
     return month
+
+
+def measure_history(pg, args, results):
+    """Measure 6: measure 1's month on 9 years of flat history against 3
+    years of it, at a tenth of the benchmark's monthly volume (the 3 years
+    also give measure 1 at a tenth of the size)."""
+    out = {"fraction": HISTORY_FRACTION}
+    for years in HISTORY_YEARS:
+        name = f"{args.db}_h{years}"
+        sizes = history_sizes(args.sizes, years)
+        built, end_date = ensure_history_db(pg, args, name, sizes, growth="flat")
+        say(f"database {name} ready ({years} years of flat history: {sizes})")
+        with environment(name) as env:  # rolled back: the history stays bare
+            company = main_company(env)
+            month = last_full_month(end_date)
+            run = compute_in_turns(env, company, month, args.repeat)
+            run.pop("snapshots")
+            # the volume of the month, the same on both histories
+            env.cr.execute(
+                """SELECT count(*) FROM sale_order
+                    WHERE state = 'sale' AND company_id = %s
+                      AND date_order >= %s AND date_order < %s""",
+                [company.id, month, _next_month(month)],
+            )
+            run["orders_in_month"] = env.cr.fetchone()[0]
+        close_db(name)
+        run.update(db=name, years=years, sizes=sizes, reused=built["reused"])
+        out[f"h{years}"] = run
+    short, long_ = (out[f"h{y}"] for y in HISTORY_YEARS)
+    out["ratio"] = (
+        round(long_["engine_seconds"] / short["engine_seconds"], 2)
+        if short["engine_seconds"]
+        else None
+    )
+    out["sql_ratio"] = (
+        round(long_["sql_seconds"] / short["sql_seconds"], 2)
+        if short["sql_seconds"]
+        else None
+    )
+    results["history"] = out
+    say(f"6. history length: {out}")
+
+
+def _next_month(month):
+    return (
+        date(month.year + 1, 1, 1)
+        if month.month == 12
+        else date(month.year, month.month + 1, 1)
+    )
 
 
 def measure_backfill(env, args, results):

@@ -1,6 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 """Measure 3: list views of partners and leads with their KPI fields, at 10 and
-80 records.
+80 records; measure 8: the Overview's grouped reads of the stored values;
+measure 10: the dashboard.
 """
 
 import statistics
@@ -133,3 +134,80 @@ def measure_dashboard(env, args, results, month):
         }
     results["dashboard"] = out
     say(f"10. dashboard: {out}")
+
+
+# measure 8: the Overview's pivot (rows: KPI, columns: month, measure: value)
+# on the company scope, then with the sales teams and the salespeople as the
+# first row level, as a user unfolds the rows
+GROUPED_CASES = {
+    "company": ("company", ["kpi_id"]),
+    "team": ("team", ["team_id", "kpi_id"]),
+    "user": ("user", ["user_id", "kpi_id"]),
+}
+
+
+def pivot_grouping_sets(rows, cols):
+    """The grouping sets of the pivot view's first load: every prefix of
+    the row group-bys with every prefix of the column ones (``sections`` and
+    ``cartesian`` of web's pivot_model.js), deduplicated."""
+    sets = []
+    for i in range(len(rows) + 1):
+        for j in range(len(cols) + 1):
+            groupby = list(dict.fromkeys(rows[:i] + cols[:j]))
+            if sorted(groupby) not in [sorted(s) for s in sets]:
+                sets.append(groupby)
+    return sets
+
+
+def measure_grouped(env, args, results):
+    """Measure 8: the grouped read of the stored values that the Overview's
+    pivot makes (``formatted_read_grouping_sets``), as a KPI manager."""
+    user = bench_user(env)
+    company = env.ref("base.main_company")
+    Value = (
+        env["crm.kpi.value"]
+        .with_user(user)
+        .with_company(company)
+        .with_context(
+            lang="en_US",
+            tz=user.tz or "UTC",
+            allowed_company_ids=[company.id],
+        )
+    )
+    cols = ["date_start:month"]
+    out = {}
+    for name, (scope, rows) in GROUPED_CASES.items():
+        # the search view's filters: Monthly, and the scope
+        domain = [("granularity", "=", "month"), ("scope", "=", scope)]
+        sets = pivot_grouping_sets(rows, cols)
+        aggregates = ["value:sum", "__count"]
+        Value.formatted_read_grouping_sets(domain, sets, aggregates)  # warm-up
+        runs = []
+        for _i in range(args.repeat):
+            env.invalidate_all()
+            with Timer(env.cr) as t:
+                groups = Value.formatted_read_grouping_sets(domain, sets, aggregates)
+            runs.append((t.seconds, t.queries))
+        # the grouped SQL read alone, without the web client's formatting
+        # (each cell's domain and labels)
+        order = ", ".join(dict.fromkeys(spec for gb in sets for spec in gb))
+        reads = []
+        for _i in range(args.repeat):
+            env.invalidate_all()
+            with Timer(env.cr) as t:
+                Value._read_grouping_sets(domain, sets, aggregates, order=order)
+            reads.append(t.seconds)
+        cells = groups[sets.index(rows + cols)]
+        out[name] = {
+            "rows": rows,
+            "grouping_sets": len(sets),
+            "values": sum(g["__count"] for g in groups[0]),
+            "periods": len(groups[sets.index(cols)]),
+            "kpis": len({g["kpi_id"][0] for g in cells if g["kpi_id"]}),
+            "cells": len(cells),
+            "seconds": round(statistics.median(r[0] for r in runs), 4),
+            "queries": int(statistics.median(r[1] for r in runs)),
+            "read_seconds": round(statistics.median(reads), 4),
+        }
+    results["grouped"] = out
+    say(f"8. grouped reads: {out}")

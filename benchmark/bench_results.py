@@ -6,7 +6,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench_common import ROOT, TARGETS, say
+from bench_common import HISTORY_YEARS, ROOT, TARGETS, say
 
 
 def machine(pg):
@@ -50,6 +50,136 @@ def fmt_s(seconds):
     return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
 
 
+def fmt_bytes(size):
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 2**20:
+        return f"{size / 1024:.1f} KiB"
+    if size < 2**30:
+        return f"{size / 2**20:.1f} MiB"
+    return f"{size / 2**30:.1f} GiB"
+
+
+def tenth_row(h):
+    """Measure 1 on the 3 years of flat history of measure 6 (a tenth)."""
+    history = h.get(f"h{HISTORY_YEARS[0]}")
+    if not history:
+        return []
+    ratio = history["ratio"]
+    check = "same counts" if not history["mismatches"] else "**COUNTS DIFFER**"
+    return [
+        (
+            f"1. measure 1 at one tenth of the size: `compute_period('month', "
+            f"{history['month']})` on {history['years']} years of flat history "
+            f"({history['sizes']['customers']:,} customers, "
+            f"{history['sizes']['orders']:,} orders; {history['scopes']} "
+            f"snapshots) vs the same SQL aggregate ({check})",
+            f"{fmt_s(history['engine_seconds'])} ({history['engine_queries']} queries)",
+            fmt_s(history["sql_seconds"]),
+            f"{ratio}× (target ≤ {TARGETS['compute_tenth']}×)",
+            verdict(
+                ratio is not None
+                and ratio <= TARGETS["compute_tenth"]
+                and not history["mismatches"]
+            ),
+        )
+    ]
+
+
+def history_rows(h):
+    """Measure 6: the month on 9 years of history against 3 years."""
+    short, long_ = (h.get(f"h{y}") for y in HISTORY_YEARS)
+    if not (short and long_):
+        return []
+    ratio = h["ratio"]
+    same = not short["mismatches"] and not long_["mismatches"]
+    return [
+        (
+            f"6. `compute_period('month')` of the last full month on "
+            f"{long_['years']} years of flat history vs {short['years']} years "
+            f"(a tenth of the monthly volume: {long_['orders_in_month']:,} "
+            f"orders in the month on {long_['years']} years, "
+            f"{short['orders_in_month']:,} on {short['years']}; "
+            f"{long_['sizes']['orders']:,} vs {short['sizes']['orders']:,} "
+            "orders in all)"
+            + ("" if same else " (**COUNTS DIFFER** from the SQL aggregate)"),
+            f"{long_['years']} years: {fmt_s(long_['engine_seconds'])} "
+            f"(SQL aggregate {fmt_s(long_['sql_seconds'])})",
+            f"{short['years']} years: {fmt_s(short['engine_seconds'])} "
+            f"(SQL aggregate {fmt_s(short['sql_seconds'])})",
+            f"{ratio}× (target ≤ {TARGETS['history_ratio']}×; SQL {h['sql_ratio']}×)",
+            verdict(ratio is not None and ratio <= TARGETS["history_ratio"] and same),
+        )
+    ]
+
+
+def memory_rows(mem):
+    """Measure 7: peak memory and temporary files of the month and the
+    backfill, each in a fresh process."""
+    rows = []
+    for what, label in (
+        ("month", "measure 1's month"),
+        ("backfill", "measure 2's backfill"),
+    ):
+        m = mem.get(what)
+        if not m:
+            continue
+        target = f"< {TARGETS['memory_mb']} MB" + (
+            ", no temporary file" if what == "month" else ""
+        )
+        if "note" in m:
+            rows.append(
+                (f"7. memory of {label}", "not measured", "", target, m["note"])
+            )
+            continue
+        ok = m["peak_mb"] < TARGETS["memory_mb"]
+        if what == "month":
+            ok = ok and m["temp_bytes"] <= TARGETS["month_temp_bytes"]
+        rows.append(
+            (
+                f"7. peak memory and PostgreSQL temporary files of {label} "
+                + (f"of {m['periods']} months " if m.get("periods") else "")
+                + f"(in a fresh process, {fmt_s(m['seconds'])})",
+                f"peak {m['peak_mb']:.0f} MB ({m['growth_mb']:+.0f} MB over the "
+                f"loaded registry's {m['rss_before_mb']:.0f} MB)",
+                f"temporary files: {m['temp_files']} ({fmt_bytes(m['temp_bytes'])})",
+                target,
+                verdict(ok),
+            )
+        )
+    return rows
+
+
+def grouped_rows(g):
+    """Measure 8: the Overview pivot's grouped reads."""
+    rows = []
+    for name, label in (
+        ("company", "company scope"),
+        ("team", "sales teams"),
+        ("user", "salespeople"),
+    ):
+        r = g.get(name)
+        if not r:
+            continue
+        rows.append(
+            (
+                f"8. Overview pivot of the stored values, {label} (rows "
+                f"{' > '.join(r['rows'])}, columns month: {r['kpis']} KPIs × "
+                f"{r['periods']} months, {r['cells']} cells of {r['values']:,} "
+                f"values; `formatted_read_grouping_sets`, {r['grouping_sets']} "
+                "grouping sets, KPI manager)",
+                f"{fmt_s(r['seconds'])} ({r['queries']} queries)",
+                f"of which the grouped SQL read (`_read_grouping_sets`) "
+                f"{fmt_s(r['read_seconds'])}, the rest the cells' formatting"
+                if r.get("read_seconds") is not None
+                else "",
+                f"< {TARGETS['grouped_seconds']} s",
+                verdict(r["seconds"] < TARGETS["grouped_seconds"]),
+            )
+        )
+    return rows
+
+
 def table_rows(res):  # noqa: C901
     rows = []
     c = res.get("compute")
@@ -67,6 +197,9 @@ def table_rows(res):  # noqa: C901
                 verdict(ok and not c["mismatches"]),
             )
         )
+    h = res.get("history")
+    if h:
+        rows += tenth_row(h)
     b = res.get("backfill")
     if b:
         rows.append(
@@ -136,6 +269,12 @@ def table_rows(res):  # noqa: C901
                     verdict(r["seconds"] < TARGETS["report_seconds"]),
                 )
             )
+    if h:
+        rows += history_rows(h)
+    if res.get("memory"):
+        rows += memory_rows(res["memory"])
+    if res.get("grouped"):
+        rows += grouped_rows(res["grouped"])
     d = res.get("dashboard")
     if d:
         if "note" in d:
@@ -188,9 +327,21 @@ def write_results(path, res):
         + ", ".join(f"{k} {v}" for k, v in m["postgresql_settings"].items())
         + f"), **Odoo** {m['odoo']}",
         "- **Data** (history generator, seed "
-        f"{res['seed']}, ending {res.get('end_date', '?')}): "
+        f"{res['seed']}, ending {res.get('end_date', '?')}"
+        + (", flat growth" if res.get("growth") == "flat" else "")
+        + "): "
         + ", ".join(f"{v:,} {k}" for k, v in sizes.items()),
     ]
+    h = res.get("history") or {}
+    if all(f"h{y}" in h for y in HISTORY_YEARS):
+        lines.append(
+            "- **Measure 6 data** (flat growth, a tenth of the monthly volume): "
+            + "; ".join(
+                f"`{h[f'h{y}']['db']}` "
+                + ", ".join(f"{v:,} {k}" for k, v in h[f"h{y}"]["sizes"].items())
+                for y in HISTORY_YEARS
+            )
+        )
     big = res.get("big_db") or {}
     counts = big.get("counts") or {}
     if counts:

@@ -7,12 +7,15 @@ Usage: ``make bench [BENCH_ARGS="--small --reuse"]`` or
 passes the Odoo options), or directly ``python3 benchmark/run.py [options]``.
 
 It builds (or, with ``--reuse``, keeps and upgrades to the current code)
-three databases:
+five databases:
 
 * ``crm_kpi_bench``: the addon installed and the history generator run at
   the requested size (default: the sizes of the issue, 200,000 customers,
   1,000,000 leads and orders, 300,000 tickets, 100,000 survey answers over
-  36 months);
+  36 months; ``--growth flat`` for the same volume every month);
+* ``crm_kpi_bench_h3`` and ``crm_kpi_bench_h9``: the addon and 3 or 9 years
+  of history with flat growth, a tenth of the previous one's monthly volume
+  (measure 6);
 * ``crm_kpi_bench_base``: only the addon's dependencies, with a small
   generated history (``--base-customers``);
 * ``crm_kpi_bench_base_kpi``: a copy of the previous one with the addon
@@ -28,6 +31,14 @@ then measures
 4. creating and updating 1,000 leads, orders and tickets with and without
    the addon (same rows, same code path, rolled back);
 5. rendering the PDF report of one company and month;
+6. measure 1's month on 9 years of flat history against 3 years of it, at a
+   tenth of the monthly volume (two more databases, ``crm_kpi_bench_h3`` and
+   ``crm_kpi_bench_h9``; the 3 years also give measure 1 at a tenth of the
+   size);
+7. the peak memory and the PostgreSQL temporary files of measure 1's month
+   and measure 2's backfill, each in a fresh process;
+8. the Overview pivot's grouped read of the stored values (company, sales
+   teams, salespeople) as a KPI manager;
 10. the dashboard's call (``get_dashboard``) of the last full month, for a
    KPI manager and for a salesperson, on the stored values.
 
@@ -57,8 +68,9 @@ from bench_common import (
     say,
     setup_odoo,
 )
-from bench_compute import measure_backfill, measure_compute
-from bench_lists import measure_dashboard, measure_list
+from bench_compute import measure_backfill, measure_compute, measure_history
+from bench_lists import measure_dashboard, measure_grouped, measure_list
+from bench_memory import measure_memory
 from bench_report import measure_report
 from bench_results import machine, write_results
 from bench_writes import measure_writes
@@ -85,6 +97,13 @@ def parse_args(argv):
         "(the months stay 36)",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--growth",
+        choices=("curve", "flat"),
+        default="curve",
+        help="volume of the main database's history over the months: growing "
+        "(default) or the same every month (measure 6 always uses flat)",
+    )
     parser.add_argument("--db", default="crm_kpi_bench")
     parser.add_argument("--base-db", default="crm_kpi_bench_base")
     parser.add_argument(
@@ -105,8 +124,9 @@ def parse_args(argv):
     )
     parser.add_argument(
         "--only",
-        default="1,2,3,4,5,10",
-        help="comma-separated measures to run (default: all)",
+        default=",".join(map(str, MEASURE_KEYS)),
+        help="comma-separated measures to run (default: all, "
+        f"{','.join(map(str, MEASURE_KEYS))})",
     )
     parser.add_argument("--writes", type=int, default=1000)
     parser.add_argument(
@@ -140,6 +160,12 @@ def parse_args(argv):
             sizes[key] = value // SMALL_FACTOR
     args.sizes = sizes
     args.measures = {int(x) for x in args.only.split(",") if x.strip()}
+    unknown = args.measures - set(MEASURE_KEYS)
+    if unknown:
+        parser.error(
+            f"--only: no measure {', '.join(map(str, sorted(unknown)))} "
+            f"(measures: {', '.join(map(str, MEASURE_KEYS))})"
+        )
     return args
 
 
@@ -159,10 +185,11 @@ def main(argv=None):
         "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "sizes": args.sizes,
         "seed": args.seed,
+        "growth": args.growth,
         "machine": machine(pg),
     }
     say(f"sizes {args.sizes}, PostgreSQL {pg.label}")
-    big_needed = args.measures & {1, 2, 3, 5, 10}
+    big_needed = args.measures & {1, 2, 3, 5, 7, 8, 10}
     if big_needed:
         ensure_big_db(pg, args, res)
         say(f"database {args.db} ready after {time.monotonic() - started:.0f}s")
@@ -175,11 +202,18 @@ def main(argv=None):
                 measure_backfill(env, args, res)
             if 3 in args.measures:
                 measure_list(env, args, res)
+            if 8 in args.measures:
+                measure_grouped(env, args, res)
             if 10 in args.measures:
                 measure_dashboard(
                     env, args, res, month or last_full_month(res["end_date"])
                 )
         close_db(args.db)
+    if 7 in args.measures:
+        # fresh processes, once this one has closed its connections
+        measure_memory(args, res)
+    if 6 in args.measures:
+        measure_history(pg, args, res)
     if 5 in args.measures:
         measure_report(pg, args, res, month or last_full_month(res["end_date"]))
     if 4 in args.measures:

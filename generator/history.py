@@ -79,7 +79,10 @@ from .surveys import _SurveysMixin
 from .targets import demo_targets
 from .tickets import _TicketsMixin
 
-__all__ = ["PARAM_PREFIX", "demo_targets", "generate"]
+__all__ = ["GROWTHS", "PARAM_PREFIX", "demo_targets", "generate"]
+
+# the volume of new business over the months (see ``generate``)
+GROWTHS = ("curve", "flat")
 
 
 # ---------------------------------------------------------------- entry point
@@ -92,6 +95,7 @@ def generate(
     end_date=None,
     scale=None,
     now=None,
+    growth="curve",
 ):
     """Fill the database with ``months`` of history ending at ``end_date``.
 
@@ -107,10 +111,15 @@ def generate(
     :param now: the moment of generation (naive UTC datetime), default the
         current time: nothing is dated after it, and when the history ends
         today its last month holds only the part of a month elapsed so far
+    :param growth: ``"curve"`` (default): new business grows 2.5 % a month,
+        with a seasonal dip in January, July, August and December, so later
+        months are bigger; ``"flat"``: the same volume every month (new
+        customers, leads, orders, tickets), as in a business that stopped
+        growing, to compare histories of different lengths month for month
     :return: dict of counts created (``skipped`` True if already generated)
     """
     return _Generator(
-        env, customers, months, seed, companies, end_date, scale, now
+        env, customers, months, seed, companies, end_date, scale, now, growth
     ).run()
 
 
@@ -128,8 +137,20 @@ class _Generator(
     section is a mixin of its own module)."""
 
     def __init__(
-        self, env, customers, months, seed, companies, end_date, scale, now=None
+        self,
+        env,
+        customers,
+        months,
+        seed,
+        companies,
+        end_date,
+        scale,
+        now=None,
+        growth="curve",
     ):
+        if growth not in GROWTHS:
+            raise ValueError(f"growth must be one of {GROWTHS}, not {growth!r}")
+        self.growth_mode = growth
         self.env = env
         self.cr = env.cr
         self.seed = seed
@@ -177,6 +198,7 @@ class _Generator(
             "tickets": self.n_tickets,
             "surveys": self.n_surveys,
             "months": self.months,
+            "growth": self.growth_mode,
             "end_date": str(self.end_date),
             "now": str(self.end_dt),
             "companies": self.companies.ids,

@@ -17,19 +17,37 @@ class _OrdersMixin:
         cr = self.cr
         timelines = []
         rest_months = 0
+        frac = self.month_frac
+        firsts = [0] * self.months  # first orders of each month
+        weight = [0.0] * self.months  # repeat-order weight of each month
         for cust in self.customers:
             active, returns = self._timeline(trng, cust)
             cust["active"] = active
             cust["returns"] = returns
             w = SEGMENTS[cust["seg"]][2] * (0.6 + 0.8 * cust["health"])
             cust["freq"] = w
-            frac = self.month_frac
             rest_months += sum(frac[m] for m in active if m != cust["m0"]) * w
+            firsts[cust["m0"]] += 1
+            for m in active:
+                if m != cust["m0"]:
+                    weight[m] += frac[m] * w
             timelines.append(active)
         extra = max(0, self.n_orders - len(self.customers))
         p_repeat = extra / rest_months if rest_months else 0.0
+        if self.growth_mode == "flat":
+            # the same number of orders every month: the repeat orders fill
+            # what the month's first orders leave (the customers older than
+            # the history all order first in the first three months)
+            p_month = [
+                max(0.0, target - first) / w if w else 0.0
+                for target, first, w in zip(
+                    self.flat_share(self.n_orders), firsts, weight, strict=True
+                )
+            ]
+        else:
+            p_month = [p_repeat] * self.months
         # a month may hold a second order (probability 0.3 * p): correct for it
-        p_repeat = p_repeat / (1 + 0.3 * min(1.0, p_repeat))
+        p_month = [p / (1 + 0.3 * min(1.0, p)) for p in p_month]
         # links to won opportunities
         self.n_won_target = int(self.n_leads * 0.3)
         p_first_link = min(0.7, self.n_won_target * 0.7 / max(1, len(self.customers)))
@@ -136,7 +154,7 @@ class _OrdersMixin:
             else:
                 currency_id = comp_cur
                 pricelist = NULL
-            prob = min(0.95, p_repeat * cust["freq"])
+            freq = cust["freq"]
             returns = set(cust["returns"])
             events = []
             for m in cust["active"]:
@@ -144,7 +162,7 @@ class _OrdersMixin:
                     events.append((cust["first"], "first"))
                     continue
                 k = 0
-                pr = first_pr = prob * self.month_frac[m]
+                pr = first_pr = min(0.95, p_month[m] * freq) * frac[m]
                 while pr > 0 and rng.random() < pr:
                     k += 1
                     pr = first_pr * 0.3 if k == 1 else 0

@@ -102,13 +102,23 @@ class _SetupMixin:
         elapsed = (self.end_dt - self.month_dt[-1]).total_seconds() + 1
         self.month_frac = [1.0] * (self.months - 1)
         self.month_frac.append(min(1.0, max(0.0, elapsed / full)))
-        # growth + seasonality of new business per month
+        # growth + seasonality of new business per month (flat: the same
+        # volume every month)
         weights = []
         for i, ms in enumerate(self.month_starts):
+            if self.growth_mode == "flat":
+                weights.append(self.month_frac[i])
+                continue
             season = {1: 0.9, 7: 0.85, 8: 0.75, 12: 0.8}.get(ms.month, 1.0)
             weights.append((1.025**i) * season * self.month_frac[i])
         self.growth = weights
         self.growth_cum = list(_cumulate(weights))
+
+    def flat_share(self, total):
+        """``total`` spread over the months at the same daily pace (the
+        current month: its elapsed share), for the flat growth."""
+        whole = sum(self.month_frac)
+        return [total * f / whole if whole else 0.0 for f in self.month_frac]
 
     def rand_dt(self, rng, month):
         """Random business-hour datetime in month index ``month``, before

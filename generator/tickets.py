@@ -31,6 +31,7 @@ class _TicketsMixin:
             self.counts["tickets"] = 0
             return
         eligible = 0.0
+        eligible_month = [0.0] * self.months
         for cust in self.customers:
             # customers keep calling support a bit after their last order
             months = list(cust["active"])
@@ -40,7 +41,20 @@ class _TicketsMixin:
             span = sum(self.month_frac[m] for m in months)
             cust["t_weight"] = (0.5 + SEGMENTS[cust["seg"]][2]) * (1.6 - cust["health"])
             eligible += span * cust["t_weight"]
+            for m in months:
+                eligible_month[m] += self.month_frac[m] * cust["t_weight"]
         q = self.n_tickets / eligible if eligible else 0
+        if self.growth_mode == "flat":
+            # the same number of tickets every month, whatever the number of
+            # customers active in it
+            q_month = [
+                target / e if e else 0.0
+                for target, e in zip(
+                    self.flat_share(self.n_tickets), eligible_month, strict=True
+                )
+            ]
+        else:
+            q_month = [q] * self.months
         cols = [
             "id",
             "number",
@@ -80,11 +94,11 @@ class _TicketsMixin:
         prefix = f"HT-{self.tag}"
         for cust in self.customers:
             months = cust.pop("t_months")
-            w = q * cust["t_weight"]
+            t_weight = cust["t_weight"]
             company_id = cust["company"]
             for m in months:
                 k = 0
-                pr = w_m = w * self.month_frac[m]
+                pr = w_m = q_month[m] * t_weight * self.month_frac[m]
                 while pr > 0 and rng.random() < min(0.95, pr):
                     k += 1
                     pr = w_m - k

@@ -483,3 +483,94 @@ class TestGeneratorPresent(TransactionCase):
         self.assertEqual(statuses, {"on_target", "warning", "off_target"})
         # again: nothing more
         self.assertEqual(demo_targets(self.env, companies=self.company), 0)
+
+
+# the benchmark's proportions (5 orders a customer), over two years
+FLAT_SIZE = {
+    "customers": 1500,
+    "months": 24,
+    "seed": 13,
+    "end_date": date(2025, 6, 30),
+    "now": datetime(2025, 7, 1, 12, 0),
+    "scale": {"customers": 1500, "leads": 7500, "orders": 7500, "tickets": 4500},
+}
+# the first months hold fewer customers than the volume asks (the repeat
+# orders of a month are those of its active customers): compared after them
+SETTLED = 6
+
+
+@tagged("post_install", "-at_install")
+class TestGeneratorFlatGrowth(TransactionCase):
+    """``growth="flat"``: the same volume every month, where the default
+    curve grows (the benchmark compares histories of different lengths)."""
+
+    def _monthly(self, table, column, after, extra=None):
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """SELECT date_trunc('month', %s), count(*) FROM %s
+                    WHERE id > %s AND %s GROUP BY 1 ORDER BY 1""",
+                SQL.identifier(column),
+                SQL.identifier(table),
+                after,
+                extra or SQL("TRUE"),
+            )
+        )
+        return dict(self.env.cr.fetchall())
+
+    def _volumes(self, growth):
+        cr = self.env.cr
+        after = {}
+        for table in ("sale_order", "crm_lead", "helpdesk_ticket"):
+            cr.execute(
+                SQL("SELECT COALESCE(max(id), 0) FROM %s", SQL.identifier(table))
+            )
+            after[table] = cr.fetchone()[0]
+        with self.assertRaises(_Undo), cr.savepoint():
+            counts = generate(self.env, growth=growth, **FLAT_SIZE)
+            volumes = {
+                "orders": self._monthly(
+                    "sale_order", "date_order", after["sale_order"]
+                ),
+                # the leads of prospects, placed by the growth curve (won
+                # opportunities follow the orders)
+                "leads": self._monthly(
+                    "crm_lead",
+                    "create_date",
+                    after["crm_lead"],
+                    SQL("won_status != 'won'"),
+                ),
+                "tickets": self._monthly(
+                    "helpdesk_ticket", "create_date", after["helpdesk_ticket"]
+                ),
+            }
+            raise _Undo()
+        self.env.invalidate_all()
+        return counts, volumes
+
+    def test_flat_growth_same_volume_every_month(self):
+        counts, volumes = self._volumes("flat")
+        self.assertGreater(counts["sale_orders"], 7000)
+        for name, monthly in volumes.items():
+            self.assertEqual(len(monthly), 24, name)
+            values = list(monthly.values())[SETTLED:]
+            mean = sum(values) / len(values)
+            # a month's volume is drawn at random around the mean: about
+            # 300 orders, 250 leads, 190 tickets, a few percent apart
+            for month, count in list(monthly.items())[SETTLED:]:
+                self.assertTrue(
+                    0.8 * mean <= count <= 1.2 * mean,
+                    f"{name}: {count} in {month:%Y-%m} against {mean:.0f} a month",
+                )
+        # the default curve grows: its last half-year is well above the one
+        # a year before, where the flat history stays level
+        _counts, curve = self._volumes("curve")
+        for name in ("orders", "leads", "tickets"):
+            grown = list(curve[name].values())
+            level = list(volumes[name].values())
+            self.assertGreater(sum(grown[18:]) / sum(grown[6:12]), 1.2, name)
+            self.assertLess(abs(sum(level[18:]) / sum(level[6:12]) - 1), 0.1, name)
+
+    def test_unknown_growth_refused(self):
+        with self.assertRaises(ValueError):
+            generate(self.env, growth="steep", **FLAT_SIZE)
