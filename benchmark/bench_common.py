@@ -58,9 +58,10 @@ MEASURE_KEYS = {
     4: "writes",
     5: "report",
     6: "history",
-    7: "memory",
     8: "grouped",
+    9: "replica",
     10: "dashboard",
+    11: "memory",
 }
 
 

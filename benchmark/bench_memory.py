@@ -1,5 +1,5 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
-"""Measure 7: peak memory and PostgreSQL temporary files of measure 1's month
+"""Measure 11: peak memory and PostgreSQL temporary files of measure 1's month
 and of measure 2's backfill.
 
 Each computation runs in a fresh Python process (this file run as a script),
@@ -198,7 +198,7 @@ def run_child(db, what, end_date, months):
 
 
 def measure_memory(args, results):
-    """Measure 7, on the main database: the month of measure 1 and the
+    """Measure 11, on the main database: the month of measure 1 and the
     backfill of measure 2, each in a fresh process."""
     end = results["end_date"]
     months = args.backfill_months or args.sizes["months"]
@@ -207,7 +207,7 @@ def measure_memory(args, results):
         out[what] = run_child(args.db, what, end, months)
         if what == "backfill" and "note" not in out[what]:
             out[what]["periods"] = months
-        say(f"7. memory of the {what}: {out[what]}")
+        say(f"11. memory of the {what}: {out[what]}")
     results["memory"] = out
 
 

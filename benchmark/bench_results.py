@@ -114,7 +114,7 @@ def history_rows(h):
 
 
 def memory_rows(mem):
-    """Measure 7: peak memory and temporary files of the month and the
+    """Measure 11: peak memory and temporary files of the month and the
     backfill, each in a fresh process."""
     rows = []
     for what, label in (
@@ -129,7 +129,7 @@ def memory_rows(mem):
         )
         if "note" in m:
             rows.append(
-                (f"7. memory of {label}", "not measured", "", target, m["note"])
+                (f"11. memory of {label}", "not measured", "", target, m["note"])
             )
             continue
         ok = m["peak_mb"] < TARGETS["memory_mb"]
@@ -137,7 +137,7 @@ def memory_rows(mem):
             ok = ok and m["temp_bytes"] <= TARGETS["month_temp_bytes"]
         rows.append(
             (
-                f"7. peak memory and PostgreSQL temporary files of {label} "
+                f"11. peak memory and PostgreSQL temporary files of {label} "
                 + (f"of {m['periods']} months " if m.get("periods") else "")
                 + f"(in a fresh process, {fmt_s(m['seconds'])})",
                 f"peak {m['peak_mb']:.0f} MB ({m['growth_mb']:+.0f} MB over the "
@@ -178,6 +178,38 @@ def grouped_rows(g):
             )
         )
     return rows
+
+
+def replica_rows(r):
+    """Measure 9: the month read on a standby against the primary only."""
+    if "skipped" in r:
+        return [("9. month read on a standby", "not measured", "", "", r["skipped"])]
+    rep, pri = r["replica"], r["primary"]
+    share = rep["primary_rows"] / rep["standby_rows"] if rep["standby_rows"] else None
+    same = (
+        "values identical"
+        if not r["mismatches"]
+        else (f"**{r['mismatches']} VALUES DIFFER**")
+    )
+    source = ", ".join(rep["sources"])
+    return [
+        (
+            f"9. `compute_period('month', {r['month']})` with a streaming standby "
+            f"as read replica vs the primary only ({r['values']} values; read "
+            f"from: {source}; standby replayed up to {rep['replay_at']}, "
+            f"lag {rep['lag']:.0f} s)",
+            f"{fmt_s(rep['seconds'])}; rows read: primary "
+            f"{rep['primary_rows']:,}, standby {rep['standby_rows']:,} (cold "
+            f"{fmt_s(r['cold']['replica'])})",
+            f"{fmt_s(pri['seconds'])}; rows read: primary {pri['primary_rows']:,}"
+            f" (cold {fmt_s(r['cold']['primary'])})",
+            f"{same}; primary's share "
+            + (f"{share:.1%}" if share is not None else "?")
+            + " of the standby's reads (target < 10 %); time "
+            f"{rep['seconds'] / pri['seconds']:.2f}× the primary's",
+            verdict(not r["mismatches"] and share is not None and share < 0.1),
+        )
+    ]
 
 
 def table_rows(res):  # noqa: C901
@@ -275,6 +307,8 @@ def table_rows(res):  # noqa: C901
         rows += memory_rows(res["memory"])
     if res.get("grouped"):
         rows += grouped_rows(res["grouped"])
+    if res.get("replica"):
+        rows += replica_rows(res["replica"])
     d = res.get("dashboard")
     if d:
         if "note" in d:

@@ -35,12 +35,15 @@ then measures
    tenth of the monthly volume (two more databases, ``crm_kpi_bench_h3`` and
    ``crm_kpi_bench_h9``; the 3 years also give measure 1 at a tenth of the
    size);
-7. the peak memory and the PostgreSQL temporary files of measure 1's month
-   and measure 2's backfill, each in a fresh process;
 8. the Overview pivot's grouped read of the stored values (company, sales
    teams, salespeople) as a KPI manager;
+9. measure 1's month computed with a streaming standby of the private
+   cluster as Odoo's read replica against the primary only: time, rows read
+   on each server, values compared;
 10. the dashboard's call (``get_dashboard``) of the last full month, for a
-   KPI manager and for a salesperson, on the stored values.
+   KPI manager and for a salesperson, on the stored values;
+11. the peak memory and the PostgreSQL temporary files of measure 1's month
+   and measure 2's backfill, each in a fresh process.
 
 and writes ``benchmark/RESULTS.md`` (and the raw figures as JSON in
 ``benchmark/output/``).  Nothing of the measures is committed except the
@@ -71,6 +74,7 @@ from bench_common import (
 from bench_compute import measure_backfill, measure_compute, measure_history
 from bench_lists import measure_dashboard, measure_grouped, measure_list
 from bench_memory import measure_memory
+from bench_replica import measure_replica
 from bench_report import measure_report
 from bench_results import machine, write_results
 from bench_writes import measure_writes
@@ -189,7 +193,7 @@ def main(argv=None):
         "machine": machine(pg),
     }
     say(f"sizes {args.sizes}, PostgreSQL {pg.label}")
-    big_needed = args.measures & {1, 2, 3, 5, 7, 8, 10}
+    big_needed = args.measures & {1, 2, 3, 5, 8, 9, 10, 11}
     if big_needed:
         ensure_big_db(pg, args, res)
         say(f"database {args.db} ready after {time.monotonic() - started:.0f}s")
@@ -209,9 +213,11 @@ def main(argv=None):
                     env, args, res, month or last_full_month(res["end_date"])
                 )
         close_db(args.db)
-    if 7 in args.measures:
+    if 11 in args.measures:
         # fresh processes, once this one has closed its connections
         measure_memory(args, res)
+    if 9 in args.measures:
+        measure_replica(args, res, month or last_full_month(res["end_date"]))
     if 6 in args.measures:
         measure_history(pg, args, res)
     if 5 in args.measures:
