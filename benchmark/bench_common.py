@@ -66,11 +66,11 @@ MEASURE_KEYS = {
 
 
 TARGETS = {
-    "compute": 3.0,
-    "backfill": 1.0,
+    "compute": 1.5,
+    "backfill": 0.5,
     "list_queries": 40,
     "list_seconds": 0.3,
-    "write_extra": 0.20,
+    "write_extra": 0.10,
     "report_seconds": 5.0,
     "dashboard_seconds": 0.3,
     "history_ratio": 1.15,

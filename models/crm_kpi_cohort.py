@@ -31,6 +31,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..kpi import period as P
+from ..kpi.base import heavy_query_settings
 from ..kpi.events import events_sql
 from .crm_kpi_snapshot import Disagreement
 
@@ -208,7 +209,11 @@ class CrmKpiCohort(models.Model):
         if ctx.granularity not in COHORT_DEPTH:
             return self.browse()
         starts, __ = self._cohort_bounds(ctx)
-        read_cr = (read_ctx or ctx).env.cr
+        read_ctx = read_ctx or ctx
+        read_cr = read_ctx.env.cr
+        # a window over every revenue event of the company: the families'
+        # memory for sorts and hashes, else it spills to temporary files
+        heavy_query_settings(read_ctx)
         read_cr.execute(
             SQL(
                 """

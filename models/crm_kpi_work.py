@@ -139,13 +139,10 @@ class CrmKpiWork(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _cron_work(self):
-        """A worker action: work through the last planned day's rows."""
-        self.flush_model()
-        self.env.cr.execute("SELECT MAX(day) FROM crm_kpi_work WHERE state = 'pending'")
-        [day] = self.env.cr.fetchone()
-        if not day:
-            return TaskRun(0, 0, False)
-        return self._kpi_work(day)
+        """A worker action: work through today's rows (rows of an earlier
+        day are left: their "current" periods are no longer today's, and
+        the next plan skips them)."""
+        return self._kpi_work(fields.Date.context_today(self))
 
     def _kpi_worker_name(self):
         return (
