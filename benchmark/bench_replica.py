@@ -16,7 +16,7 @@ import contextlib
 import time
 
 from bench_common import close_db, environment, say
-from kpictl_postgres import ensure_replica, running_private_port
+from kpictl_postgres import ensure_replica, is_private_cluster
 
 VALUES = """
     SELECT s.scope_key, v.kpi_code, v.value, v.numerator, v.denominator, v.note
@@ -95,16 +95,16 @@ def _run(dbname, replica, month, use_replica):
     }
 
 
-def measure_replica(args, res, month):
-    """Measure 9 on the benchmark database ``args.db``."""
+def measure_replica(pg, args, res, month):
+    """Measure 9 on the benchmark database ``args.db`` of the server ``pg``."""
     from odoo.tools import config  # noqa: PLC0415
 
-    if not running_private_port():
+    if not is_private_cluster(pg):
         res["replica"] = {"skipped": "not the private PostgreSQL cluster"}
         say("measure 9 skipped: the standby copies the private cluster only")
         return
     started = time.monotonic()
-    replica = ensure_replica()
+    replica = ensure_replica(pg)
     say(f"measure 9: {replica.label} ready in {time.monotonic() - started:.0f}s")
     saved = (config.get("db_replica_host"), config.get("db_replica_port"))
     runs = {"primary": [], "replica": []}

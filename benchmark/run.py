@@ -217,7 +217,7 @@ def main(argv=None):
         # fresh processes, once this one has closed its connections
         measure_memory(args, res)
     if 9 in args.measures:
-        measure_replica(args, res, month or last_full_month(res["end_date"]))
+        measure_replica(pg, args, res, month or last_full_month(res["end_date"]))
     if 6 in args.measures:
         measure_history(pg, args, res)
     if 5 in args.measures:

@@ -85,8 +85,8 @@ from kpictl_postgres import (
     ensure_postgres,
     ensure_replica,
     get_param,
+    is_private_cluster,
     module_state,
-    running_private_port,
     running_replica_port,
     set_param,
     stop_private_cluster,
@@ -282,7 +282,7 @@ def cmd_demo(args):
     populate_demo(pg, args.db)
     replica = None
     if args.replica:
-        replica = ensure_replica()
+        replica = ensure_replica(pg)
         info(f"Odoo reads the KPI engine's queries on the {replica.label}")
     serve(pg, args.db, args.port, replica)
 
@@ -363,13 +363,13 @@ SCALE_OUT_TESTS = "tests/test_scale_out.py"
 def _scale_out_replica(pg):
     """The standby of the scale-out tests: the private cluster's (started
     when needed), or None when another server answers."""
-    if not (pg.host == "127.0.0.1" and str(running_private_port()) == str(pg.port)):
+    if not is_private_cluster(pg):
         warn(
             "a PostgreSQL server of yours answers: no standby is started, the "
             "standby tests are skipped"
         )
         return None
-    return ensure_replica()
+    return ensure_replica(pg)
 
 
 def _test_run(pg, dbname, extra, pytest_args, use_template, args, replica=False):
@@ -529,9 +529,7 @@ def cmd_replica(args):
         out(f"standby running on 127.0.0.1:{port}" if port else "standby not running")
         return 0 if port else 1
     pg = ensure_postgres(quiet=True)
-    if pg.host != "127.0.0.1" or not running_private_port():
-        raise Fail("the standby copies the private cluster; another server answers")
-    replica = ensure_replica(fresh=args.fresh)
+    replica = ensure_replica(pg, fresh=args.fresh)
     info(f"{replica.label} streams from the {pg.label}")
     out(shlex.join([*pg.odoo_args(), *replica_options(replica)]))
     return 0

@@ -248,9 +248,10 @@ def _port_free(port):
     return True
 
 
-def _running_private_port():
-    """Port of our private cluster if its postmaster runs, else None."""
-    pidfile = _pg_path("data") / "postmaster.pid"
+def _postmaster_port(folder):
+    """Port of the server of data folder ``folder`` (under .local/postgres)
+    if its postmaster runs, else None."""
+    pidfile = _pg_path(folder) / "postmaster.pid"
     try:
         lines = pidfile.read_text().splitlines()
         pid, port = int(lines[0]), int(lines[3])
@@ -258,6 +259,16 @@ def _running_private_port():
     except (OSError, ValueError, IndexError):
         return None
     return port
+
+
+def running_private_port():
+    """Port of our private cluster if its postmaster runs, else None."""
+    return _postmaster_port("data")
+
+
+def running_replica_port():
+    """Port of the standby of the private cluster if it runs, else None."""
+    return _postmaster_port("replica")
 
 
 def _private_role():
@@ -305,14 +316,21 @@ def _shared_buffers_mb():
     return max(128, min(8192, memory // 4 // 2**20))
 
 
-def _start_private(pg_ctl, os_user):
+def _server_port(port_file, first):
+    """The port saved in ``port_file`` when free, else the first free port
+    of 127.0.0.1 from ``first``."""
     port = None
     with contextlib.suppress(OSError, ValueError):
-        port = int(PG_PORT_FILE.read_text().strip())
+        port = int(port_file.read_text().strip())
     if not port or not _port_free(port):
-        port = PG_FIRST_PORT
+        port = first
         while not _port_free(port):
             port += 1
+    return port
+
+
+def _start_private(pg_ctl, os_user):
+    port = _server_port(PG_PORT_FILE, PG_FIRST_PORT)
     info(f"starting the private PostgreSQL cluster on 127.0.0.1:{port}")
     cmd = [
         str(pg_ctl),
@@ -359,7 +377,7 @@ def ensure_private_cluster():
     if not (_pg_path("data") / "PG_VERSION").exists():
         shutil.rmtree(_pg_path("data"), ignore_errors=True)  # a failed initdb
         _initdb(initdb, os_user)
-    port = _running_private_port() or _start_private(pg_ctl, os_user)
+    port = running_private_port() or _start_private(pg_ctl, os_user)
     admin = PgTarget(
         "private cluster", host="127.0.0.1", port=str(port), user="postgres"
     )
@@ -399,20 +417,25 @@ def ensure_postgres(quiet=False):
     return target
 
 
+def _pg_ctl_stop(folder, label, port):
+    """``pg_ctl stop`` (fast) of the server of data folder ``folder``."""
+    found = next(_pg_bin_dirs(), None)
+    if not found:
+        raise Fail(f"pg_ctl not found: cannot stop the {label}", 2)
+    cmd = [str(found[2]), "-D", str(_pg_path(folder)), "-m", "fast", "-w", "stop"]
+    result = _run_pg(cmd, _pg_os_user(), cwd="/")
+    if result.returncode == 0:
+        info(f"stopped the {label} (port {port})")
+    return result.returncode
+
+
 def stop_private_cluster():
     stop_replica()
-    port = _running_private_port()
+    port = running_private_port()
     if not port:
         info("the private PostgreSQL cluster is not running")
         return 0
-    found = next(_pg_bin_dirs(), None)
-    if not found:
-        raise Fail("pg_ctl not found: cannot stop the private cluster", 2)
-    cmd = [str(found[2]), "-D", str(_pg_path("data")), "-m", "fast", "-w", "stop"]
-    result = _run_pg(cmd, _pg_os_user(), cwd="/")
-    if result.returncode == 0:
-        info(f"stopped the private PostgreSQL cluster (port {port})")
-    return result.returncode
+    return _pg_ctl_stop("data", "private PostgreSQL cluster", port)
 
 
 def db_exists(pg, dbname):
@@ -490,18 +513,6 @@ def drop_db(pg, dbname):
 REPLICA_PORT_FILE = PG_DIR / "replica-port"
 
 
-def running_replica_port():
-    """Port of the standby of the private cluster if it runs, else None."""
-    pidfile = _pg_path("replica") / "postmaster.pid"
-    try:
-        lines = pidfile.read_text().splitlines()
-        pid, port = int(lines[0]), int(lines[3])
-        os.kill(pid, 0)
-    except (OSError, ValueError, IndexError):
-        return None
-    return port
-
-
 def _replica_streaming(primary):
     """Whether a standby streams from ``primary`` (a PgTarget as superuser)."""
     try:
@@ -540,19 +551,25 @@ def _start_replica_server(pg_ctl, os_user, port):
     return _run_pg(cmd, os_user, capture_output=True, text=True, cwd="/")
 
 
-def ensure_replica(fresh=False):
+def is_private_cluster(pg):
+    """Whether ``pg`` (a PgTarget) is the running private cluster."""
+    port = running_private_port()
+    return bool(port) and pg.host == "127.0.0.1" and str(pg.port) == str(port)
+
+
+def ensure_replica(pg, fresh=False):
     """Start (creating it with ``pg_basebackup -R`` when missing, broken or
-    ``fresh``) a streaming standby of the private cluster on 127.0.0.1, in
-    .local/postgres/replica; return its PgTarget.  Only for the private
-    cluster: a server of yours has its own replication set up."""
-    primary_port = _running_private_port()
-    if not primary_port:
+    ``fresh``) a streaming standby of the private cluster ``pg`` on
+    127.0.0.1, in .local/postgres/replica; return its PgTarget.  Only for
+    the private cluster: a server of yours has its own replication set up."""
+    if not is_private_cluster(pg):
         raise Fail(
-            "the standby copies the private PostgreSQL cluster, which is not "
-            "running (a server of yours answers, or none does: 'make pg-stop' "
-            "then 'make replica' starts the private one)",
+            "the standby copies the private PostgreSQL cluster, and the "
+            f"{pg.label} is another server ('make pg-stop' then 'make replica' "
+            "starts the private one when no other server answers)",
             2,
         )
+    primary_port = int(pg.port)
     _bindir, _initdb_bin, pg_ctl = find_pg_binaries()
     # the tools of the server's own version (pg_ctl may be a link to them)
     basebackup = Path(pg_ctl).resolve().parent / "pg_basebackup"
@@ -580,13 +597,7 @@ def ensure_replica(fresh=False):
             result = _run_pg(cmd, os_user, capture_output=True, text=True, cwd="/")
             if result.returncode != 0:
                 raise Fail(f"pg_basebackup failed: {result.stderr.strip()}", 2)
-        port = None
-        with contextlib.suppress(OSError, ValueError):
-            port = int(REPLICA_PORT_FILE.read_text().strip())
-        if not port or not _port_free(port):
-            port = primary_port + 1
-            while not _port_free(port):
-                port += 1
+        port = _server_port(REPLICA_PORT_FILE, primary_port + 1)
         info(f"starting the standby on 127.0.0.1:{port}")
         result = _start_replica_server(pg_ctl, os_user, port)
         if result.returncode != 0:
@@ -607,16 +618,4 @@ def stop_replica():
     port = running_replica_port()
     if not port:
         return 0
-    found = next(_pg_bin_dirs(), None)
-    if not found:
-        raise Fail("pg_ctl not found: cannot stop the standby", 2)
-    cmd = [str(found[2]), "-D", str(_pg_path("replica")), "-m", "fast", "-w", "stop"]
-    result = _run_pg(cmd, _pg_os_user(), cwd="/", capture_output=True, text=True)
-    if result.returncode == 0:
-        info(f"stopped the standby (port {port})")
-    return result.returncode
-
-
-def running_private_port():
-    """Port of the private cluster if it runs, else None."""
-    return _running_private_port()
+    return _pg_ctl_stop("replica", "standby", port)
