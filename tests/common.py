@@ -4,10 +4,18 @@ Every test class works in a company of its own, so demo data and other
 companies never leak into the expected numbers.  Helpers create revenue
 events, leads and messages at chosen dates, in bulk."""
 
+import threading
+from contextlib import closing
 from datetime import date, datetime
 
-from odoo import Command
-from odoo.tests import TransactionCase, new_test_user
+from odoo import SUPERUSER_ID, Command, api, sql_db
+from odoo.modules.registry import Registry
+from odoo.tests import BaseCase, TransactionCase, new_test_user
+from odoo.tests.common import get_db_name
+from odoo.tools import SQL
+
+# what the data committed by the real-connection tests is created with
+COMMITTED_CONTEXT = {"tracking_disable": True}
 
 
 class KpiCase(TransactionCase):
@@ -220,3 +228,82 @@ class KpiCase(TransactionCase):
 
 
 D = date
+
+
+class RealCursorCase(BaseCase):
+    """Tests on real connections, outside any test transaction, as Odoo's
+    cron workers and replica cursors see the database: what they commit,
+    they remove."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry_ = Registry(get_db_name())
+
+    @classmethod
+    def cursor(cls):
+        """A real connection to the primary, outside the test's transaction."""
+        return closing(sql_db.db_connect(cls.registry_.db_name).cursor())
+
+    @classmethod
+    def run_env(cls, run, context=None):
+        """``run(env)`` as the superuser on a new connection, committed
+        (``context`` default :data:`COMMITTED_CONTEXT`)."""
+        context = COMMITTED_CONTEXT if context is None else context
+        with cls.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, dict(context))
+            result = run(env)
+            # outside a cron, _commit_progress commits
+            env["ir.cron"]._commit_progress(0)
+            return result
+
+    def in_thread(self, name, run, results, context=None):
+        """:meth:`run_env` of ``run`` in a thread named ``name``; its result
+        or exception lands in ``results[name]``."""
+
+        def target():
+            try:
+                results[name] = self.run_env(run, context)
+            except Exception as exc:  # noqa: BLE001 -- reported by the test
+                results[name] = exc
+
+        thread = threading.Thread(target=target, name=name)
+        thread.start()
+        return thread
+
+    @classmethod
+    def remove_periods(cls, env, company_ids, granularity=None, starts=None):
+        """The stored history of these periods: gone."""
+        domain = [("company_id", "in", company_ids)]
+        if granularity:
+            domain.append(("granularity", "=", granularity))
+        if starts:
+            domain.append(("date_start", "in", starts))
+        env["crm.kpi.snapshot"].search(domain).unlink()
+        cohort_domain = [
+            ("period_start" if d[0] == "date_start" else d[0], *d[1:]) for d in domain
+        ]
+        env["crm.kpi.cohort"].search(cohort_domain).unlink()
+        for model in ("crm.kpi.maturity", "crm.kpi.campaign.report"):
+            env[model].search(domain).unlink()
+
+    def period_values(self, company_id, start, columns):
+        """The stored values of the month of ``start`` of the company, by
+        scope and KPI: ``(scope_key, kpi_code, *columns)`` (columns of the
+        value ``v`` and the snapshot ``s``)."""
+        with self.cursor() as cr:
+            cr.execute(
+                SQL(
+                    """SELECT s.scope_key, v.kpi_code, %s
+                         FROM crm_kpi_value v
+                         JOIN crm_kpi_snapshot s ON s.id = v.snapshot_id
+                        WHERE s.company_id = %s AND s.granularity = 'month'
+                          AND s.date_start = %s
+                     ORDER BY 1, 2""",
+                    # constant column names of the tests
+                    SQL(", ").join(SQL(column) for column in columns),
+                    company_id,
+                    start,
+                )
+            )
+            return cr.fetchall()

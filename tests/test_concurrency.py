@@ -17,31 +17,26 @@ rows, and the values, of a single run.
 
 import threading
 import time
-from contextlib import closing
 from datetime import datetime
 from functools import partial
 from unittest import mock
 
-from odoo import SUPERUSER_ID, Command, api, sql_db
-from odoo.modules.registry import Registry
+from odoo import Command
 from odoo.service.model import retrying
-from odoo.tests import BaseCase, tagged
-from odoo.tests.common import get_db_name
-from odoo.tools import SQL
+from odoo.tests import tagged
 
-from .common import D
+from .common import D, RealCursorCase
 
 MARCH = D(2019, 3, 1)
 
 
 @tagged("post_install", "-at_install")
-class TestConcurrentComputation(BaseCase):
+class TestConcurrentComputation(RealCursorCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.registry_ = Registry(get_db_name())
-        with cls.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+
+        def make(env):
             cls.company_id = env.ref("base.main_company").id
             partner = env["res.partner"].create({"name": "KPI Concurrency Customer"})
             product = env["product.product"].create(
@@ -65,72 +60,34 @@ class TestConcurrentComputation(BaseCase):
             orders.write({"date_order": datetime(2019, 3, 10, 12)})
             cls.order_ids, cls.partner_id = orders.ids, partner.id
             cls.product_id = product.id
-            # outside a cron, _commit_progress commits: this connection's
-            # data must be seen by the others
-            env["ir.cron"]._commit_progress(0)
+
+        # committed: the data must be seen by the other connections
+        cls.run_env(make)
 
     @classmethod
     def tearDownClass(cls):
-        with cls.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            env["crm.kpi.snapshot"].search(cls.period_domain()).unlink()
-            for model in ("crm.kpi.maturity", "crm.kpi.campaign.report"):
-                env[model].search(cls.period_domain()).unlink()
+        def clean(env):
+            cls.remove_periods(env, [cls.company_id], "month", [MARCH])
             orders = env["sale.order"].browse(cls.order_ids)
             orders._action_cancel()
             orders.unlink()
             env["product.product"].browse(cls.product_id).unlink()
             env["res.partner"].browse(cls.partner_id).unlink()
-            env["ir.cron"]._commit_progress(0)
+
+        cls.run_env(clean, {})
         super().tearDownClass()
-
-    @classmethod
-    def cursor(cls):
-        """A real connection, outside the test's transaction."""
-        return closing(sql_db.db_connect(cls.registry_.db_name).cursor())
-
-    @classmethod
-    def period_domain(cls):
-        return [
-            ("company_id", "=", cls.company_id),
-            ("granularity", "=", "month"),
-            ("date_start", "=", MARCH),
-        ]
 
     def rows(self):
         """The period's snapshots and values, as stored."""
-        with self.cursor() as cr:
-            cr.execute(
-                SQL(
-                    """SELECT s.scope_key, v.kpi_code, v.value, v.numerator,
-                              v.denominator, v.id, s.id
-                         FROM crm_kpi_value v
-                         JOIN crm_kpi_snapshot s ON s.id = v.snapshot_id
-                        WHERE s.company_id = %s AND s.granularity = 'month'
-                          AND s.date_start = %s
-                     ORDER BY 1, 2""",
-                    self.company_id,
-                    MARCH,
-                )
-            )
-            return cr.fetchall()
+        return self.period_values(
+            self.company_id,
+            MARCH,
+            ("v.value", "v.numerator", "v.denominator", "v.id", "s.id"),
+        )
 
-    def in_thread(self, name, run, results):
-        """``run(env)`` in a thread named ``name``, on its own connection,
-        committed; its result or exception lands in ``results[name]``."""
-
-        def target():
-            try:
-                with self.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, {})
-                    results[name] = run(env)
-                    env["ir.cron"]._commit_progress(0)
-            except Exception as exc:  # noqa: BLE001 -- reported by the test
-                results[name] = exc
-
-        thread = threading.Thread(target=target, name=name)
-        thread.start()
-        return thread
+    def in_thread(self, name, run, results, context=None):
+        """The race's runs: without the context of the committed data."""
+        return super().in_thread(name, run, results, {} if context is None else context)
 
     def waiting_for_the_lock(self):
         with self.cursor() as cr:

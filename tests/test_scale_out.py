@@ -25,56 +25,18 @@ from unittest import mock
 
 import psycopg2
 
-from odoo import SUPERUSER_ID, api, fields, sql_db
-from odoo.modules.registry import Registry
-from odoo.tests import BaseCase, tagged
-from odoo.tests.common import get_db_name
+from odoo import fields, sql_db
+from odoo.tests import tagged
 from odoo.tools import SQL, config
 
 from odoo.addons.crm_success_kpi.generator.history import generate
+
+from .common import RealCursorCase
 
 MAY = date(2018, 5, 1)
 READ_SOURCE = "odoo.addons.crm_success_kpi.models.crm_kpi_read_source"
 # the command that stops and starts the standby (set by the test command)
 REPLICA_CTL = "CRM_KPI_REPLICA_CTL"
-
-
-class RealCursorCase(BaseCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.registry_ = Registry(get_db_name())
-
-    @classmethod
-    def cursor(cls):
-        """A real connection to the primary, outside any test transaction."""
-        return closing(sql_db.db_connect(cls.registry_.db_name).cursor())
-
-    @classmethod
-    def run_env(cls, run):
-        """``run(env)`` as the superuser on a new connection, committed."""
-        with cls.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
-            result = run(env)
-            # outside a cron, _commit_progress commits
-            env["ir.cron"]._commit_progress(0)
-            return result
-
-    @classmethod
-    def remove_periods(cls, env, company_ids, granularity=None, starts=None):
-        """The stored history of these periods: gone."""
-        domain = [("company_id", "in", company_ids)]
-        if granularity:
-            domain.append(("granularity", "=", granularity))
-        if starts:
-            domain.append(("date_start", "in", starts))
-        env["crm.kpi.snapshot"].search(domain).unlink()
-        cohort_domain = [
-            ("period_start" if d[0] == "date_start" else d[0], *d[1:]) for d in domain
-        ]
-        env["crm.kpi.cohort"].search(cohort_domain).unlink()
-        for model in ("crm.kpi.maturity", "crm.kpi.campaign.report"):
-            env[model].search(domain).unlink()
 
 
 @tagged("post_install", "-at_install")
@@ -121,21 +83,12 @@ class TestStandbyReads(RealCursorCase):
         return self.stored()
 
     def stored(self):
+        values = self.period_values(
+            self.company_id,
+            MAY,
+            ("v.value", "v.numerator", "v.denominator", "v.note"),
+        )
         with self.cursor() as cr:
-            cr.execute(
-                SQL(
-                    """SELECT s.scope_key, v.kpi_code, v.value, v.numerator,
-                              v.denominator, v.note
-                         FROM crm_kpi_value v
-                         JOIN crm_kpi_snapshot s ON s.id = v.snapshot_id
-                        WHERE s.company_id = %s AND s.granularity = 'month'
-                          AND s.date_start = %s
-                     ORDER BY 1, 2""",
-                    self.company_id,
-                    MAY,
-                )
-            )
-            values = cr.fetchall()
             cr.execute(
                 SQL(
                     """SELECT DISTINCT read_source, replica_replay_at, replica_lag
@@ -323,17 +276,6 @@ class TestParallelWorkers(RealCursorCase):
 
         results = {}
 
-        def work(name, run):
-            def target():
-                try:
-                    results[name] = self.run_env(run)
-                except Exception as exc:  # noqa: BLE001 -- reported below
-                    results[name] = exc
-
-            thread = threading.Thread(target=target, name=name)
-            thread.start()
-            return thread
-
         def planned():
             with self.cursor() as cr:
                 cr.execute("SELECT COUNT(*) FROM crm_kpi_work")
@@ -343,13 +285,17 @@ class TestParallelWorkers(RealCursorCase):
             mock.patch.object(Snapshot, "_compute_company_period", compute),
             mock.patch.object(Snapshot, "_cron_reconcile_yesterday", reconcile),
         ):
-            daily = work(
-                "daily", lambda env: env["crm.kpi.snapshot"]._cron_compute_recent()
+            daily = self.in_thread(
+                "daily",
+                lambda env: env["crm.kpi.snapshot"]._cron_compute_recent(),
+                results,
             )
             deadline = time.monotonic() + 30
             while not planned() and time.monotonic() < deadline:
                 time.sleep(0.05)
-            worker = work("worker", lambda env: env["crm.kpi.work"]._cron_work())
+            worker = self.in_thread(
+                "worker", lambda env: env["crm.kpi.work"]._cron_work(), results
+            )
             daily.join(300)
             worker.join(300)
         for name in ("daily", "worker"):
