@@ -112,7 +112,6 @@ class CrmKpiReadSource(models.AbstractModel):
                 )
                 return None
         target = self._kpi_replica_target()
-        max_lag = self._kpi_replica_max_lag() * 60
         try:
             replica_cr = self.env.registry.cursor(readonly=True)
         except psycopg2.Error as exc:
@@ -123,49 +122,59 @@ class CrmKpiReadSource(models.AbstractModel):
             )
             return None
         try:
-            replica_cr.execute("SELECT pg_is_in_recovery()")
-            if not replica_cr.fetchone()[0]:
-                _logger.warning(
-                    "CRM KPIs: the standby does not answer (the read-only "
-                    "connection reached the primary): the period is read on "
-                    "the primary"
-                )
-                replica_cr.close()
-                return None
-            deadline = time.monotonic() + REPLICA_CATCH_UP_WAIT
-            while True:
-                # caught up: every transaction this one sees as committed
-                # is committed on the standby too (none is still running
-                # there, and none is beyond its horizon)
-                replica_cr.execute(
-                    SQL(
-                        """SELECT pg_snapshot_xmax(s) >= pg_snapshot_xmax(p)
-                                  AND NOT EXISTS (
-                                      SELECT FROM pg_snapshot_xip(s) AS x
-                                       WHERE pg_visible_in_snapshot(x, p)),
-                                  pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC',
-                                  EXTRACT(EPOCH FROM
-                                      now() - pg_last_xact_replay_timestamp())
-                             FROM pg_current_snapshot() AS s,
-                                  CAST(%s AS pg_snapshot) AS p""",
-                        target,
-                    )
-                )
-                caught_up, replay_at, behind = replica_cr.fetchone()
-                # the families' reads: a transaction (snapshot) of its own,
-                # from after this check
-                replica_cr.rollback()
-                if caught_up or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
+            source = self._kpi_replica_source(replica_cr, target)
         except psycopg2.Error as exc:
             _logger.warning(
                 "CRM KPIs: the standby failed (%s): the period is read on the primary",
                 exc,
             )
+            source = None
+        if source is None:
             replica_cr.close()
             return None
+        return replica_cr, source
+
+    def _kpi_replica_source(self, replica_cr, target):
+        """The source of reads on ``replica_cr`` once its standby sees what
+        the snapshot ``target`` of the primary sees (waiting up to
+        :data:`REPLICA_CATCH_UP_WAIT`), or None (logged) when it is no
+        standby or lags more than the setting allows."""
+        replica_cr.execute("SELECT pg_is_in_recovery()")
+        if not replica_cr.fetchone()[0]:
+            _logger.warning(
+                "CRM KPIs: the standby does not answer (the read-only "
+                "connection reached the primary): the period is read on "
+                "the primary"
+            )
+            return None
+        deadline = time.monotonic() + REPLICA_CATCH_UP_WAIT
+        while True:
+            # caught up: every transaction this one sees as committed is
+            # committed on the standby too (none is still running there,
+            # and none is beyond its horizon)
+            replica_cr.execute(
+                SQL(
+                    """SELECT pg_snapshot_xmax(s) >= pg_snapshot_xmax(p)
+                              AND NOT EXISTS (
+                                  SELECT FROM pg_snapshot_xip(s) AS x
+                                   WHERE pg_visible_in_snapshot(x, p)),
+                              pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC',
+                              EXTRACT(EPOCH FROM
+                                  now() - pg_last_xact_replay_timestamp())
+                         FROM pg_current_snapshot() AS s,
+                              CAST(%s AS pg_snapshot) AS p""",
+                    target,
+                )
+            )
+            caught_up, replay_at, behind = replica_cr.fetchone()
+            # the families' reads: a transaction (snapshot) of its own,
+            # from after this check
+            replica_cr.rollback()
+            if caught_up or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         lag = 0.0 if caught_up else float(behind if behind is not None else "inf")
+        max_lag = self._kpi_replica_max_lag() * 60
         if lag > max_lag:
             _logger.warning(
                 "CRM KPIs: the standby is %s s behind the primary (more than "
@@ -173,14 +182,13 @@ class CrmKpiReadSource(models.AbstractModel):
                 "?" if lag == float("inf") else round(lag),
                 max_lag // 60,
             )
-            replica_cr.close()
             return None
         if lag:
             _logger.info(
                 "CRM KPIs: reading the period on the standby, %s s behind the primary",
                 round(lag),
             )
-        return replica_cr, {
+        return {
             "read_source": "replica",
             "replica_replay_at": replay_at,
             "replica_lag": lag,
@@ -196,12 +204,12 @@ class CrmKpiReadSource(models.AbstractModel):
     @api.model
     def _kpi_replica_max_lag(self):
         """The setting *Standby maximum lag*, in minutes."""
-        raw = self.env["ir.config_parameter"].sudo().get_param(REPLICA_MAX_LAG_PARAM)
+        raw = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param(REPLICA_MAX_LAG_PARAM, REPLICA_MAX_LAG_DEFAULT)
+        )
         try:
-            return (
-                max(0, int(raw))
-                if raw not in (None, False, "")
-                else (REPLICA_MAX_LAG_DEFAULT)
-            )
-        except ValueError:
+            return max(0, int(raw))
+        except (TypeError, ValueError):
             return REPLICA_MAX_LAG_DEFAULT

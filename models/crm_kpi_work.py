@@ -204,16 +204,30 @@ class CrmKpiWork(models.Model):
             return False
         return bool(row and row[0] == "pending")
 
-    def _kpi_pending_count(self, day):
+    def _kpi_pending_count(self, day, kind=None):
+        """Rows of ``day`` (of ``kind``, default all) still to do, taken by
+        a worker or not."""
         self.flush_model()
         self.env.cr.execute(
             SQL(
                 "SELECT COUNT(*) FROM crm_kpi_work"
-                " WHERE day = %s AND state = 'pending'",
+                " WHERE day = %s AND state = 'pending'%s",
                 day,
+                SQL(" AND kind = %s", kind) if kind else SQL(),
             )
         )
         return self.env.cr.fetchone()[0]
+
+    def _kpi_done(self, error, worker):
+        """This row done by ``worker`` (failed with ``error``)."""
+        self.write(
+            {
+                "state": "failed" if error else "done",
+                "error": error or False,
+                "worker": worker,
+                "done_at": fields.Datetime.now(),
+            }
+        )
 
     @api.model
     def _kpi_work(self, day):
@@ -242,14 +256,7 @@ class CrmKpiWork(models.Model):
             if error is False:
                 # taken by another worker while this one retried: its share
                 continue
-            row.write(
-                {
-                    "state": "failed" if error else "done",
-                    "error": error or False,
-                    "worker": worker,
-                    "done_at": fields.Datetime.now(),
-                }
-            )
+            row._kpi_done(error, worker)
             if error:
                 failed += 1
             else:
@@ -271,16 +278,7 @@ class CrmKpiWork(models.Model):
     def _kpi_reconcile_when_done(self, day, worker):
         """Once every period of ``day`` is done: the reconciliation of
         yesterday's periods, by one worker."""
-        self.flush_model()
-        cr = self.env.cr
-        cr.execute(
-            SQL(
-                """SELECT COUNT(*) FROM crm_kpi_work
-                    WHERE day = %s AND kind = 'compute' AND state = 'pending'""",
-                day,
-            )
-        )
-        if cr.fetchone()[0]:
+        if self._kpi_pending_count(day, kind="compute"):
             # others still compute: the last of them reconciles
             return False
         row = self._kpi_claim(day, kind="reconcile")
@@ -288,18 +286,11 @@ class CrmKpiWork(models.Model):
             return False
         error = False
         try:
-            with cr.savepoint():
+            with self.env.cr.savepoint():
                 self.env["crm.kpi.snapshot"]._cron_reconcile_yesterday()
         except Exception as exc:  # noqa: BLE001 - logged, the run goes on
             error = str(exc) or exc.__class__.__name__
             _logger.exception("CRM KPIs: reconciling yesterday's periods failed")
-        row.write(
-            {
-                "state": "failed" if error else "done",
-                "error": error,
-                "worker": worker,
-                "done_at": fields.Datetime.now(),
-            }
-        )
+        row._kpi_done(error, worker)
         self.env["ir.cron"]._commit_progress(0)
         return True
