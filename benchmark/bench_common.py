@@ -58,6 +58,7 @@ MEASURE_KEYS = {
     4: "writes",
     5: "report",
     6: "history",
+    7: "drill",
     8: "grouped",
     9: "replica",
     10: "dashboard",
@@ -78,6 +79,8 @@ TARGETS = {
     "memory_mb": 500,
     "month_temp_bytes": 0,
     "grouped_seconds": 0.3,
+    "drill_seconds": 0.5,
+    "drill_bytes": 10 * 1024,
 }
 
 

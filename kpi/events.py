@@ -603,3 +603,130 @@ def period_summary(ctx):
     rows = cr.dictfetchall()
     ctx.extra[key] = summary = {(r["scope"], r["scope_id"]): r for r in rows}
     return summary
+
+
+# ---------------------------------------------------------------------------
+# The customers behind a count, for drill-downs
+# ---------------------------------------------------------------------------
+def earlier_event_sql(ctx, partner, before, scope=None, scope_id=None, gate=None):
+    """``SELECT 1 AS hit ... LIMIT 1``: a row when the customer ``partner``
+    (an SQL expression of a commercial partner id) has a revenue event of
+    the company dated before the ``at`` bound ``before`` (in the scope when
+    given), read from the documents' customer indexes; asked only when the
+    SQL condition ``gate`` holds.  Meant for a ``LATERAL`` join, where
+    PostgreSQL reads it row by row (an ``EXISTS`` would become a hashed
+    subplan reading every earlier event)."""
+    gate = SQL("AND %s", gate) if gate is not None else SQL("")
+    invoices = uses_invoices(ctx.company)
+    alias = "am" if invoices else "so"
+    if scope == "team":
+        in_scope = SQL("AND %s = %s", SQL.identifier(alias, "team_id"), scope_id)
+    elif scope == "user":
+        column = "invoice_user_id" if invoices else "user_id"
+        in_scope = SQL("AND %s = %s", SQL.identifier(alias, column), scope_id)
+    else:
+        in_scope = SQL("")
+    if invoices:
+        return SQL(
+            """SELECT 1 AS hit FROM account_move am
+                WHERE am.commercial_partner_id = %(partner)s %(gate)s
+                  AND am.state = 'posted'
+                  AND am.move_type IN ('out_invoice', 'out_refund')
+                  AND am.company_id = %(company)s
+                  AND am.invoice_date < %(before)s %(in_scope)s
+                LIMIT 1""",
+            partner=partner,
+            gate=gate,
+            company=ctx.company.id,
+            before=before,
+            in_scope=in_scope,
+        )
+    return SQL(
+        """SELECT 1 AS hit FROM res_partner contact
+             JOIN sale_order so ON so.partner_id = contact.id
+            WHERE contact.commercial_partner_id = %(partner)s %(gate)s
+              AND so.state = 'sale'
+              AND so.company_id = %(company)s
+              AND so.date_order < %(before)s %(in_scope)s
+            LIMIT 1""",
+        partner=partner,
+        gate=gate,
+        company=ctx.company.id,
+        before=before,
+        in_scope=in_scope,
+    )
+
+
+def known_partners_sql(ctx, scope="company", scope_id=None):
+    """``SELECT partner_id`` of every customer of a scope who bought before
+    the period of ``ctx`` (the ``known_before`` customers of
+    :func:`period_summary`): the events before the period are read."""
+    return SQL(
+        "SELECT DISTINCT partner_id FROM (%s) ev WHERE %s",
+        events_sql(ctx, ctx.date_start, campaign=False),
+        scope_filter(scope, scope_id),
+    )
+
+
+def partner_set_sql(ctx, condition, scope="company", scope_id=None):
+    """``SELECT partner_id`` of the customers of a scope who bought in the
+    activity window before the period of ``ctx`` or in the period, and
+    whose flags meet ``condition`` (an SQL expression of ``act_s``,
+    ``act_e``, ``buyer``, ``events``, ``is_new`` and ``known_before``),
+    classified as :func:`period_summary` counts them.
+
+    One pass reads the events of ``[start - W, end)``, and of them only the
+    customer, scope and moment; whether a customer bought before that is
+    asked customer by customer, and only of those the window does not tell
+    (:func:`earlier_event_sql`)."""
+    start, end = ctx.date_start, ctx.date_end
+    lower = ctx.window_start(start)
+    in_scope = scope_filter(scope, scope_id)
+    return SQL(
+        """
+        WITH f AS (
+            SELECT partner_id,
+                   -- the customer's first event in the window, of any scope
+                   MIN(at) AS first_at,
+                   COALESCE(BOOL_OR(at < %(start)s) FILTER (WHERE %(in_scope)s),
+                            FALSE) AS act_s,
+                   COALESCE(BOOL_OR(at >= %(e_from)s) FILTER (WHERE %(in_scope)s),
+                            FALSE) AS act_e,
+                   COALESCE(BOOL_OR(at >= %(start)s) FILTER (WHERE %(in_scope)s),
+                            FALSE) AS buyer,
+                   COUNT(*) FILTER (WHERE at >= %(start)s AND %(in_scope)s) AS events
+              FROM (%(events)s) ev
+             GROUP BY partner_id
+            HAVING BOOL_OR(%(in_scope)s)
+        ),
+        -- asked only of the customers the window does not tell about
+        flags AS (
+            SELECT f.partner_id, f.act_s, f.act_e, f.buyer, f.events,
+                   f.act_s OR known.hit IS NOT NULL AS known_before,
+                   f.first_at >= %(start)s AND earlier.hit IS NULL AS is_new
+              FROM f
+              LEFT JOIN LATERAL (%(known_earlier)s) known ON TRUE
+              LEFT JOIN LATERAL (%(any_earlier)s) earlier ON TRUE
+        )
+        SELECT partner_id FROM flags WHERE %(condition)s
+        """,
+        events=events_sql(ctx, end, lower, campaign=False),
+        e_from=bound(ctx, ctx.window_start(end)),
+        start=bound(ctx, start),
+        in_scope=in_scope,
+        known_earlier=earlier_event_sql(
+            ctx,
+            SQL("f.partner_id"),
+            bound(ctx, lower),
+            scope,
+            scope_id,
+            gate=SQL("NOT f.act_s"),
+        ),
+        any_earlier=earlier_event_sql(
+            ctx,
+            SQL("f.partner_id"),
+            bound(ctx, lower),
+            gate=SQL("f.first_at >= %s", bound(ctx, start)),
+        ),
+        condition=condition if isinstance(condition, SQL) else SQL(condition),
+    )

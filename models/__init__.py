@@ -1,6 +1,7 @@
 from . import crm_kpi_period_mixin
 from . import crm_kpi_definition
 from . import crm_kpi_read_source
+from . import crm_kpi_drillable
 from . import crm_kpi_snapshot
 from . import res_company
 from . import res_config_settings

@@ -8,7 +8,7 @@ EVENT_TYPES = ("out_invoice", "out_refund")
 
 class AccountMove(models.Model):
     _name = "account.move"
-    _inherit = ["account.move", "crm.kpi.revenue.document"]
+    _inherit = ["account.move", "crm.kpi.revenue.document", "crm.kpi.drillable"]
 
     _kpi_mark_key = "moves"
     _kpi_event_fields = frozenset(

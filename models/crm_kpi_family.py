@@ -19,6 +19,7 @@ from odoo.tools import SQL
 from ..kpi.base import COMPANY, heavy_query_settings, na
 from ..kpi.events import revenue_events_total
 from ..kpi.translate import _lt
+from .crm_kpi_drillable import ids_domain
 
 _logger = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class CrmKpiFamily(models.AbstractModel):
         rule = num_rule if part == "numerator" else den_rule
         if not rule:
             return None
+        heavy_query_settings(self.ctx)
         records = self.env[model].with_context(active_test=False)
         if rule == "count":
             return float(records.search_count(domain))
@@ -213,11 +215,12 @@ class CrmKpiFamily(models.AbstractModel):
         """The drill-down of a family whose numerator and denominator are
         conditions on the rows of one query (``rows_sql``, selecting ``id``
         and the columns the condition names): ``model`` and the domain of the
-        ids of the rows meeting ``condition`` and ``where`` (a scope's
-        condition); None without a condition."""
+        rows meeting ``condition`` and ``where`` (a scope's condition), the
+        query itself run by each page of the list; None without a
+        condition."""
         if not condition:
             return None
-        rows = self._fetch(
+        return model, ids_domain(
             SQL(
                 "WITH rows AS (%s) SELECT id FROM rows WHERE (%s) AND %s",
                 rows_sql,
@@ -225,7 +228,6 @@ class CrmKpiFamily(models.AbstractModel):
                 where or SQL("TRUE"),
             )
         )
-        return model, [("id", "in", [r["id"] for r in rows])]
 
     def _kpi_drill_set(self, model, code, part, rows_sql, where=None):
         """:meth:`_kpi_drill_rows` of a family that declares, in ``_SETS``,

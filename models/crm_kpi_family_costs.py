@@ -22,6 +22,7 @@ The per-campaign breakdown is left in ``ctx.extra`` for the campaign ranking
 """
 
 from odoo import models
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..kpi.base import COMPANY, Result, _lt, na, ratio
@@ -29,10 +30,11 @@ from ..kpi.events import (
     campaign_events_domain,
     campaign_summary,
     events_domain,
-    events_sql,
+    partner_set_sql,
     period_summary,
     uses_invoices,
 )
+from .crm_kpi_drillable import ids_domain
 
 MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
@@ -159,28 +161,10 @@ class CrmKpiFamilyCosts(models.AbstractModel):
         return results
 
     # -- drill-down ----------------------------------------------------------
-    def _new_partner_ids(self, scope, scope_id):
-        ctx = self.ctx
-        team = SQL("TRUE")
-        if scope == "team":
-            team = SQL("ev.team_id = %s", scope_id)
-        rows = self._fetch(
-            SQL(
-                """
-                WITH ev AS (%(events)s),
-                firsts AS (
-                    SELECT partner_id, MIN(day) AS first_day FROM ev GROUP BY partner_id
-                )
-                SELECT DISTINCT ev.partner_id
-                  FROM ev JOIN firsts f ON f.partner_id = ev.partner_id
-                 WHERE f.first_day >= %(start)s AND ev.day >= %(start)s AND %(team)s
-                """,
-                events=events_sql(ctx, ctx.date_end),
-                start=ctx.date_start,
-                team=team,
-            )
-        )
-        return [r["partner_id"] for r in rows]
+    def _new_partners_sql(self, scope, scope_id):
+        """``SELECT partner_id`` of the customers acquired in the period (in
+        the sales team's scope): the denominator of the CAC."""
+        return partner_set_sql(self.ctx, SQL("is_new AND buyer"), scope, scope_id)
 
     def _cost_domain(self, scope, scope_id):
         ctx = self.ctx
@@ -216,18 +200,19 @@ class CrmKpiFamilyCosts(models.AbstractModel):
         if code in ("cac", "cac_payback_months") and part == "numerator":
             return "crm.kpi.cost", self._cost_domain(scope, scope_id)
         if code == "cac" and part == "denominator":
-            return "res.partner", [("id", "in", self._new_partner_ids(scope, scope_id))]
+            return "res.partner", ids_domain(self._new_partners_sql(scope, scope_id))
         if code == "cac_payback_months" and part == "denominator":
             model, domain = events_domain(
                 ctx, ctx.date_start, ctx.date_end, scope, scope_id
             )
-            partners = self._new_partner_ids(scope, scope_id)
-            field = (
-                "commercial_partner_id"
-                if model == "account.move"
-                else "partner_id.commercial_partner_id"
-            )
-            return model, domain + [(field, "in", partners)]
+            new = self._new_partners_sql(scope, scope_id)
+            if model == "account.move":
+                customer = Domain("commercial_partner_id", "any!", new)
+            else:
+                customer = Domain(
+                    "partner_id", "any", Domain("commercial_partner_id", "any!", new)
+                )
+            return model, Domain(domain) & customer
         if code == "campaign_roi":
             campaign_ids = self._costed_campaign_ids(scope, scope_id)
             if part == "denominator":

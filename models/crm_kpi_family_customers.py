@@ -15,9 +15,11 @@ from ..kpi.events import (
     SCOPE_COLUMNS,
     events_domain,
     events_sql,
+    known_partners_sql,
+    partner_set_sql,
     period_summary,
-    scope_filter,
 )
+from .crm_kpi_drillable import ids_domain
 
 
 class CrmKpiFamilyCustomers(models.AbstractModel):
@@ -45,76 +47,14 @@ class CrmKpiFamilyCustomers(models.AbstractModel):
             "new_revenue",
         )
 
-    # -- the classification of customers ---------------------------------
-    def _flags_sql(self, start, end, scope=None, scope_id=None):
-        """One row per customer (and per scope when ``scope`` is None) with
-        its flags for the period ``[start, end)``."""
-        ctx = self.ctx
-        prev_start = ctx.with_bounds(start, end).shifted(-1).date_start
-        if scope is None:
-            scope_cols = SQL(
-                """CASE GROUPING(ev.team_id, ev.user_id) WHEN 3 THEN 'company'
-                                                        WHEN 1 THEN 'team'
-                                                        ELSE 'user' END AS scope,
-                   CASE GROUPING(ev.team_id, ev.user_id)
-                        WHEN 3 THEN NULL
-                        WHEN 1 THEN ev.team_id
-                        ELSE ev.user_id END AS scope_id"""
-            )
-            group_by = SQL(
-                "GROUPING SETS ((ev.partner_id), (ev.partner_id, ev.team_id),"
-                " (ev.partner_id, ev.user_id))"
-            )
-            where = SQL("TRUE")
-        else:
-            scope_cols = SQL("%s AS scope, %s AS scope_id", scope, scope_id)
-            group_by = SQL("ev.partner_id")
-            where = scope_filter(scope, scope_id)
-            where = SQL("ev.%s", where) if scope != "company" else where
-        return SQL(
-            """
-            WITH ev AS (%(events)s),
-            firsts AS (
-                SELECT partner_id, MIN(day) AS first_day FROM ev GROUP BY partner_id
-            )
-            SELECT ev.partner_id, %(scope_cols)s,
-                   BOOL_OR(ev.day >= %(s_from)s AND ev.day < %(start)s) AS act_s,
-                   BOOL_OR(ev.day >= %(e_from)s) AS act_e,
-                   BOOL_OR(ev.day >= %(start)s) AS buyer,
-                   BOOL_OR(ev.day < %(start)s) AS known_before,
-                   MIN(f.first_day) >= %(start)s AS is_new,
-                   COUNT(*) FILTER (WHERE ev.day >= %(start)s) AS events,
-                   COALESCE(SUM(ev.amount) FILTER (WHERE ev.day >= %(start)s), 0)
-                       AS revenue,
-                   COALESCE(SUM(ev.margin) FILTER (WHERE ev.day >= %(start)s), 0)
-                       AS margin,
-                   COALESCE(SUM(ev.amount) FILTER (
-                       WHERE ev.day >= %(start)s AND f.first_day < %(start)s), 0)
-                       AS rev_old,
-                   COALESCE(SUM(ev.amount) FILTER (
-                       WHERE ev.day >= %(prev)s AND ev.day < %(start)s
-                         AND f.first_day < %(prev)s), 0) AS rev_old_prev
-              FROM ev JOIN firsts f ON f.partner_id = ev.partner_id
-             WHERE %(where)s
-             GROUP BY %(group_by)s
-            """,
-            events=events_sql(ctx, end, campaign=False),
-            scope_cols=scope_cols,
-            s_from=ctx.window_start(start),
-            e_from=ctx.window_start(end),
-            start=start,
-            prev=prev_start,
-            where=where,
-            group_by=group_by,
-        )
-
     def _aggregates(self):
         """``(current, trailing)``: the aggregate counts and amounts per scope
         of the period and of the trailing 12 months that end with it (for the
         CLV).  Both read every event before the period's end and differ only
         by their start: they come from one pass over the events, shared with
         the revenue and cost families (:func:`~.events.period_summary`); the
-        same figures as the per-event flags of :meth:`_flags_sql`."""
+        drill-downs list the customers with the same flags
+        (:func:`~.events.partner_set_sql`)."""
         current = dict(period_summary(self.ctx))
         trailing = {
             key: {
@@ -304,11 +244,9 @@ class CrmKpiFamilyCustomers(models.AbstractModel):
         if condition is None:
             # amounts: the revenue events of the period behind them
             return events_domain(ctx, ctx.date_start, ctx.date_end, scope, scope_id)
-        rows = self._fetch(
-            SQL(
-                "WITH flags AS (%s) SELECT partner_id FROM flags WHERE %s",
-                self._flags_sql(ctx.date_start, ctx.date_end, scope, scope_id),
-                SQL(condition),  # constant expressions of this class only
-            )
-        )
-        return "res.partner", [("id", "in", [r["partner_id"] for r in rows])]
+        if condition == "known_before":
+            query = known_partners_sql(ctx, scope, scope_id)
+        else:
+            # constant expressions of this class only
+            query = partner_set_sql(ctx, SQL(condition), scope, scope_id)
+        return "res.partner", ids_domain(query)

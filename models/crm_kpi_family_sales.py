@@ -1,6 +1,7 @@
 """Sales family: pipeline, win rate, cycle, response and activity KPIs."""
 
 from odoo import models
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..kpi.base import COMPANY, _lt, count, ratio
@@ -11,6 +12,7 @@ from ..kpi.messages import (
     lead_messages_sql,
     response_condition,
 )
+from .crm_kpi_drillable import ids_domain
 
 NO_CALL = _lt("no sales call completed in the period")
 
@@ -234,7 +236,7 @@ class CrmKpiFamilySales(models.AbstractModel):
                 column = SQL(
                     "is_call AND user_id = ANY(%s)", list(self._team_leader_ids())
                 )
-            rows = self._fetch(
+            return "mail.message", ids_domain(
                 SQL(
                     "WITH msgs AS (%s) SELECT id FROM msgs WHERE %s AND %s",
                     self._messages_sql(),
@@ -242,7 +244,6 @@ class CrmKpiFamilySales(models.AbstractModel):
                     self._scope_sql(scope, scope_id),
                 )
             )
-            return "mail.message", [("id", "in", [r["id"] for r in rows])]
         created = "created"
         decided = "(won OR lost)"
         sets = {
@@ -274,7 +275,7 @@ class CrmKpiFamilySales(models.AbstractModel):
         condition = num if part == "numerator" else den
         if not condition:
             return None
-        rows = self._fetch(
+        rows = ids_domain(
             SQL(
                 "WITH rows AS (%s) SELECT id FROM rows WHERE %s AND %s",
                 self._rows_sql(),
@@ -283,8 +284,10 @@ class CrmKpiFamilySales(models.AbstractModel):
                 self._scope_sql(scope, scope_id),
             )
         )
-        domain = [("id", "in", [r["id"] for r in rows])]
-        return "crm.lead", domain + ["|", ("active", "=", True), ("active", "=", False)]
+        # archived (lost) leads too
+        return "crm.lead", rows & Domain(
+            ["|", ("active", "=", True), ("active", "=", False)]
+        )
 
     def _kpi_recount_rules(self):
         counted = ("count", None)

@@ -2,9 +2,11 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.fields import Domain
 from odoo.tools import SQL, float_compare
 
 from .crm_kpi_definition import AREAS, UNITS
+from .crm_kpi_drillable import DRILL_FIELD, drill_reference, holds_sql
 from .crm_kpi_snapshot import GRANULARITY, SCOPE
 
 
@@ -171,11 +173,7 @@ class CrmKpiValue(models.Model):
         self.ensure_one()
         snapshot = self.snapshot_id
         target = snapshot._kpi_drill_target(self.kpi_code, part)
-        part_label = (
-            self.env._("numerator")
-            if part == "numerator"
-            else self.env._("denominator")
-        )
+        part_label = self._part_label(part)
         if not target:
             raise UserError(
                 self.env._(
@@ -198,6 +196,16 @@ class CrmKpiValue(models.Model):
                 "computed_at": fields.Datetime.to_string(self.computed_at),
                 "part": part_label,
             }
+        if holds_sql(domain) and DRILL_FIELD in self.env[model]._fields:
+            # a set that a query tells: its reference, which each page of
+            # the list turns back into the query (crm.kpi.drillable)
+            domain = drill_reference(self, part)
+        elif holds_sql(domain):
+            # a model of another module that does not take the reference
+            records = self.env[model].with_context(active_test=False)
+            domain = [("id", "in", records.search(domain).ids)]
+        elif isinstance(domain, Domain):
+            domain = list(domain)
         # the records are then read with the user's own rights
         return {
             "type": "ir.actions.act_window",
@@ -208,6 +216,11 @@ class CrmKpiValue(models.Model):
             "context": context,
             "target": "current",
         }
+
+    def _part_label(self, part):
+        if part == "numerator":
+            return self.env._("numerator")
+        return self.env._("denominator")
 
     def action_recompute_period(self):
         """Compute again the period of this value (from the drill-down list

@@ -8,7 +8,8 @@ from ..kpi.working_hours import working_hours_batch
 
 
 class CrmLead(models.Model):
-    _inherit = "crm.lead"
+    _name = "crm.lead"
+    _inherit = ["crm.lead", "crm.kpi.drillable"]
 
     kpi_first_response_hours = fields.Float(
         "First Response (h)",

@@ -34,7 +34,8 @@ def _hours(start, end):
 
 
 class HelpdeskTicket(models.Model):
-    _inherit = "helpdesk.ticket"
+    _name = "helpdesk.ticket"
+    _inherit = ["helpdesk.ticket", "crm.kpi.drillable"]
 
     kpi_first_response_date = fields.Datetime(
         "First Response",

@@ -2,7 +2,8 @@ from odoo import api, models
 
 
 class MailMessage(models.Model):
-    _inherit = "mail.message"
+    _name = "mail.message"
+    _inherit = ["mail.message", "crm.kpi.drillable"]
 
     @api.model_create_multi
     def create(self, vals_list):

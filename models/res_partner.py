@@ -76,7 +76,8 @@ def _kpi_searcher(fname):
 
 
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _name = "res.partner"
+    _inherit = ["res.partner", "crm.kpi.drillable"]
 
     kpi_currency_id = fields.Many2one(
         "res.currency", compute="_compute_kpi_currency", string="KPI Currency"

@@ -5,7 +5,7 @@ from odoo import models
 
 class SaleOrder(models.Model):
     _name = "sale.order"
-    _inherit = ["sale.order", "crm.kpi.revenue.document"]
+    _inherit = ["sale.order", "crm.kpi.revenue.document", "crm.kpi.drillable"]
 
     _kpi_mark_key = "orders"
     _kpi_event_fields = frozenset(

@@ -16,7 +16,8 @@ def nps_category(score):
 
 
 class SurveyUserInput(models.Model):
-    _inherit = "survey.user_input"
+    _name = "survey.user_input"
+    _inherit = ["survey.user_input", "crm.kpi.drillable"]
 
     kpi_survey_type = fields.Selection(
         related="survey_id.kpi_survey_type", store=True, string="KPI Survey"

@@ -1,3 +1,6 @@
+import json
+
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import D, KpiCase
@@ -193,3 +196,52 @@ class TestNetNewAndReactivation(KpiCase):
         kept = self.env["res.partner"].search(action["domain"])
         # E - N: the 10 steady and the 3 who came back
         self.assertEqual(len(kept), 13)
+
+    def test_drill_lists_page(self):
+        """The browser gets a reference to the value, not the ids; each page
+        of the list runs the customers' query again, and the pages add up to
+        the count.  The 3 customers who bought before the activity window
+        and came back are not new: that is asked of their older orders."""
+        v = self.values(self.snapshots)
+        action = v["new_customers"].action_open_numerator()
+        self.assertEqual(
+            action["domain"],
+            [("crm_kpi_drill_of", "=", f"{v['new_customers'].id}:numerator")],
+        )
+        self.assertLess(len(json.dumps(action["domain"])), 100)
+        Partner = self.env["res.partner"].with_context(action["context"])
+        self.assertEqual(Partner.search_count(action["domain"]), 100)
+        pages = [
+            Partner.search(action["domain"], limit=40, offset=offset, order="id")
+            for offset in (0, 40, 80)
+        ]
+        self.assertEqual([len(page) for page in pages], [40, 40, 20])
+        found = pages[0] | pages[1] | pages[2]
+        self.assertEqual(
+            found, Partner.search([("name", "=like", f"New {type(self).__name__} %")])
+        )
+        # the base of the growth rate: every customer who bought before March
+        action = v["customer_base_growth_rate"].action_open_denominator()
+        base = Partner.search(action["domain"])
+        self.assertEqual(len(base), 93)
+        # a team's list is the team's query
+        team = self.values(self.snapshots, "team", self.team.id)
+        action = team["new_customers"].action_open_numerator()
+        self.assertEqual(Partner.search(action["domain"]), found)
+
+    def test_drill_reference_errors(self):
+        Partner = self.env["res.partner"]
+        for reference in ("churn_rate", "12:everything", "x:numerator"):
+            with self.subTest(reference=reference), self.assertRaises(UserError):
+                Partner.search([("crm_kpi_drill_of", "=", reference)])
+        value = self.values(self.snapshots)["new_customers"]
+        gone = value.id
+        value.unlink()
+        with self.assertRaises(UserError):
+            Partner.search([("crm_kpi_drill_of", "=", f"{gone}:numerator")])
+        # a reference to a value of partners, asked of another model
+        churn = self.values(self.snapshots)["churn_rate"]
+        with self.assertRaises(UserError):
+            self.env["crm.lead"].search(
+                [("crm_kpi_drill_of", "=", f"{churn.id}:numerator")]
+            )

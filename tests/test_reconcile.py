@@ -26,6 +26,7 @@ from datetime import datetime
 from freezegun import freeze_time
 
 from odoo import Command
+from odoo.fields import Domain
 from odoo.tests import tagged
 
 from .common import D, KpiCase
@@ -284,7 +285,7 @@ class TestReconcile(KpiCase):
             found = original(family, code, scope, scope_id, part)
             if code == "prospects" and found:
                 model, domain = found
-                return model, domain + [("id", "!=", self.l3.id)]
+                return model, Domain(domain) & Domain("id", "!=", self.l3.id)
             return found
 
         self.patch(Sales, "_kpi_drill", broken)

@@ -299,6 +299,17 @@ class TestKpiSecurity(KpiRolesCase):
             env["helpdesk.ticket"].browse(self.ticket_a.id).kpi_reply_count, 0
         )
 
+    def test_drill_reference_needs_the_value(self):
+        """The list behind a value is asked by reference; a user who cannot
+        read the value cannot have its list either."""
+        other = self.snaps_a.filtered(lambda s: s.scope == "company").value_ids[:1]
+        self.assertTrue(other)
+        env = self.env(user=self.salesman, context={})
+        with self.assertRaises(AccessError):
+            env["res.partner"].search(
+                [("crm_kpi_drill_of", "=", f"{other.id}:numerator")]
+            )
+
     def test_drill_down_reads_with_user_rights(self):
         """A salesman drilling into his own value gets an action whose
         records he then reads with his own rights; another scope's value

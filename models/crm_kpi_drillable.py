@@ -1,0 +1,104 @@
+"""The records behind a stored KPI value, as a domain a list view can page.
+
+A family describes the records behind a numerator or a denominator either as
+an ordinary domain or, for sets that only a query can tell (the customers
+lost in the period, the deals won, the tickets handled), as the ids that a
+``SELECT`` returns.  Sending those ids to the browser would cost a megabyte
+for a hundred thousand customers; the drill-down action sends instead
+``[("crm_kpi_drill_of", "=", "<value id>:<part>")]``, and the models that
+such lists show inherit this mixin, whose search method turns that
+reference back into the family's query, run inside each page's ``SELECT``.
+"""
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.fields import Domain
+from odoo.tools import SQL
+
+from ..kpi.base import heavy_query_settings
+
+DRILL_FIELD = "crm_kpi_drill_of"
+PARTS = ("numerator", "denominator")
+
+
+def ids_domain(query):
+    """The domain of the records whose ids the ``SQL`` ``query`` selects
+    (one column), for a family's drill-down."""
+    assert isinstance(query, SQL)
+    return Domain("id", "any!", query)
+
+
+def holds_sql(domain):
+    """Whether ``domain`` (a list or a Domain) has a condition on a query,
+    which cannot be sent to the browser as it is."""
+    if not isinstance(domain, Domain):
+        return False
+    return any(
+        isinstance(condition.value, SQL) or holds_sql(condition.value)
+        for condition in domain.iter_conditions()
+    )
+
+
+def drill_reference(value, part):
+    """The domain sent to the browser for ``part`` of the stored ``value``."""
+    return [(DRILL_FIELD, "=", f"{value.id}:{part}")]
+
+
+class CrmKpiDrillable(models.AbstractModel):
+    _name = "crm.kpi.drillable"
+    _description = "Records listed by a KPI drill-down"
+
+    crm_kpi_drill_of = fields.Char(
+        string="Behind KPI Value",
+        compute="_compute_crm_kpi_drill_of",
+        search="_search_crm_kpi_drill_of",
+        help="Technical: selects the records behind the numerator or the "
+        "denominator of a stored KPI value ('<value id>:<part>').",
+    )
+
+    def _compute_crm_kpi_drill_of(self):
+        self.crm_kpi_drill_of = False
+
+    @api.model
+    def _search_crm_kpi_drill_of(self, operator, value):
+        if operator not in ("in", "="):
+            return NotImplemented
+        references = [value] if isinstance(value, str) else list(value)
+        domains = [self._crm_kpi_drill_domain(ref) for ref in references]
+        return Domain.OR(domains) if domains else Domain.FALSE
+
+    @api.model
+    def _crm_kpi_drill_domain(self, reference):
+        """The domain of the records behind a drill reference
+        ``'<value id>:<part>'``, read with the user's rights on the value."""
+        value_id, _sep, part = str(reference or "").partition(":")
+        if not value_id.isdigit() or part not in PARTS:
+            raise UserError(
+                self.env._(
+                    "%(reference)s is not a KPI drill-down.", reference=reference
+                )
+            )
+        value = self.env["crm.kpi.value"].browse(int(value_id)).exists()
+        if not value:
+            raise UserError(
+                self.env._(
+                    "The KPI value behind this list no longer exists; open the "
+                    "list again from the KPI."
+                )
+            )
+        value.check_access("read")
+        target = value.snapshot_id._kpi_drill_target(value.kpi_code, part)
+        if not target or target[1] != self._name:
+            raise UserError(
+                self.env._(
+                    "%(kpi)s has no list of %(model)s behind its %(part)s.",
+                    kpi=value.kpi_id.name,
+                    model=self._description,
+                    part=value._part_label(part),
+                )
+            )
+        family, _model, domain = target
+        # the query runs inside each page's SELECT: with the memory of the
+        # families' heavy queries, for the rest of the request's transaction
+        heavy_query_settings(family.ctx)
+        return Domain(domain)
