@@ -209,7 +209,7 @@ class TestNetNewAndReactivation(KpiCase):
             [("crm_kpi_drill_of", "=", f"{v['new_customers'].id}:numerator")],
         )
         self.assertLess(len(json.dumps(action["domain"])), 100)
-        Partner = self.env["res.partner"].with_context(action["context"])
+        Partner = self.env["res.partner"].with_context(**action["context"])
         self.assertEqual(Partner.search_count(action["domain"]), 100)
         pages = [
             Partner.search(action["domain"], limit=40, offset=offset, order="id")
