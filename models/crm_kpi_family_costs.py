@@ -207,11 +207,14 @@ class CrmKpiFamilyCosts(models.AbstractModel):
             )
             new = self._new_partners_sql(scope, scope_id)
             if model == "account.move":
-                customer = Domain("commercial_partner_id", "any!", new)
+                customer = ids_domain(new, "commercial_partner_id")
             else:
-                customer = Domain(
-                    "partner_id", "any", Domain("commercial_partner_id", "any!", new)
+                contacts = SQL(
+                    "SELECT id FROM res_partner"
+                    " WHERE commercial_partner_id = ANY(ARRAY(%s))",
+                    new,
                 )
+                customer = ids_domain(contacts, "partner_id")
             return model, Domain(domain) & customer
         if code == "campaign_roi":
             campaign_ids = self._costed_campaign_ids(scope, scope_id)
