@@ -29,7 +29,7 @@ Team A (C1-C6): 6 of 6 active, revenue 800 of 800 (NRR 100 %), GRR 650 /
 February: C8 only, 1 of 10 = 10 %, NRR = GRR = 100 / 1,200.
 """
 
-from datetime import date
+from datetime import date, datetime
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
@@ -37,6 +37,7 @@ from odoo.tests import tagged
 from .common import KpiCase
 
 JAN, FEB, APR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 4, 1)
+MAR = date(2026, 3, 1)
 
 
 @tagged("post_install", "-at_install")
@@ -184,6 +185,41 @@ class TestCohorts(KpiCase):
         self.assertEqual((row.customers, row.active_customers), (11, 11))
         self.assertEqual(row.cohort_label, "2026 Q1")
         self.assertAlmostEqual(row.first_revenue, 1400.0)
+
+    def test_team_of_the_first_day(self):
+        """A customer whose first day has two orders belongs to the team of
+        the first of them by number, whatever their hours: the one entered
+        first (team B, 18:00) and not the one dated earlier that day (team
+        A, 09:00)."""
+        late = self.make_customers(1, "Two teams")
+        self.make_orders(
+            [
+                {
+                    "partner": late,
+                    "date": datetime(2026, 3, 5, 18, 0),
+                    "amount": 100,
+                    "team": self.team_b,
+                },
+                {
+                    "partner": late,
+                    "date": datetime(2026, 3, 5, 9, 0),
+                    "amount": 50,
+                    "team": self.team,
+                },
+            ]
+        )
+        self.compute("month", MAR)
+        row = self.row(MAR, MAR, "team", self.team_b)
+        self.assertEqual((row.customers, row.first_revenue), (1, 150.0))
+        self.assertFalse(
+            self.Cohort.search(
+                [
+                    ("period_start", "=", MAR),
+                    ("cohort_start", "=", MAR),
+                    ("team_id", "=", self.team.id),
+                ]
+            )
+        )
 
     def test_drill_down(self):
         self.compute("month", APR)
