@@ -12,7 +12,7 @@ import json
 import statistics
 
 from bench_common import Timer, say
-from bench_lists import bench_user
+from bench_lists import manager_values
 
 # (label, KPI code, part)
 DRILL_CASES = (
@@ -26,14 +26,7 @@ DRILL_CASES = (
 
 
 def measure_drill(env, args, results, month):
-    user = bench_user(env)
-    company = env.ref("base.main_company")
-    Value = (
-        env["crm.kpi.value"]
-        .with_user(user)
-        .with_company(company)
-        .with_context(allowed_company_ids=[company.id])
-    )
+    user, company, Value = manager_values(env)
     base = [
         ("company_id", "=", company.id),
         ("granularity", "=", "month"),

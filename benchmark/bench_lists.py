@@ -34,6 +34,21 @@ def bench_user(env):
     )
 
 
+def manager_values(env, **context):
+    """``(user, company, crm.kpi.value)``: the stored values as the
+    benchmark's KPI manager reads them in the main company (``context``:
+    more keys of the request's context)."""
+    user = bench_user(env)
+    company = env.ref("base.main_company")
+    Value = (
+        env["crm.kpi.value"]
+        .with_user(user)
+        .with_company(company)
+        .with_context(allowed_company_ids=[company.id], **context)
+    )
+    return user, company, Value
+
+
 def list_spec(model):
     spec = {"display_name": {}}
     for name, field in model._fields.items():
@@ -163,17 +178,7 @@ def measure_grouped(env, args, results):
     """Measure 8: the grouped read of the stored values that the Overview's
     pivot makes (``formatted_read_grouping_sets``), as a KPI manager."""
     user = bench_user(env)
-    company = env.ref("base.main_company")
-    Value = (
-        env["crm.kpi.value"]
-        .with_user(user)
-        .with_company(company)
-        .with_context(
-            lang="en_US",
-            tz=user.tz or "UTC",
-            allowed_company_ids=[company.id],
-        )
-    )
+    __, __, Value = manager_values(env, lang="en_US", tz=user.tz or "UTC")
     cols = ["date_start:month"]
     out = {}
     for name, (scope, rows) in GROUPED_CASES.items():

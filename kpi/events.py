@@ -627,31 +627,33 @@ def earlier_event_sql(ctx, partner, before, scope=None, scope_id=None, gate=None
     else:
         in_scope = SQL("")
     if invoices:
-        return SQL(
-            """SELECT 1 AS hit FROM account_move am
-                WHERE am.commercial_partner_id = %(partner)s %(gate)s
-                  AND am.state = 'posted'
-                  AND am.move_type IN ('out_invoice', 'out_refund')
-                  AND am.company_id = %(company)s
-                  AND am.invoice_date < %(before)s %(in_scope)s
-                LIMIT 1""",
-            partner=partner,
-            gate=gate,
-            company=ctx.company.id,
-            before=before,
-            in_scope=in_scope,
+        documents = SQL(
+            """account_move am
+             WHERE am.commercial_partner_id = %s
+               AND am.state = 'posted'
+               AND am.move_type IN ('out_invoice', 'out_refund')""",
+            partner,
         )
+        date = "invoice_date"
+    else:
+        documents = SQL(
+            """res_partner contact
+              JOIN sale_order so ON so.partner_id = contact.id
+             WHERE contact.commercial_partner_id = %s
+               AND so.state = 'sale'""",
+            partner,
+        )
+        date = "date_order"
     return SQL(
-        """SELECT 1 AS hit FROM res_partner contact
-             JOIN sale_order so ON so.partner_id = contact.id
-            WHERE contact.commercial_partner_id = %(partner)s %(gate)s
-              AND so.state = 'sale'
-              AND so.company_id = %(company)s
-              AND so.date_order < %(before)s %(in_scope)s
+        """SELECT 1 AS hit FROM %(documents)s %(gate)s
+              AND %(company_col)s = %(company)s
+              AND %(date)s < %(before)s %(in_scope)s
             LIMIT 1""",
-        partner=partner,
+        documents=documents,
         gate=gate,
+        company_col=SQL.identifier(alias, "company_id"),
         company=ctx.company.id,
+        date=SQL.identifier(alias, date),
         before=before,
         in_scope=in_scope,
     )
@@ -671,7 +673,7 @@ def known_partners_sql(ctx, scope="company", scope_id=None):
 def partner_set_sql(ctx, condition, scope="company", scope_id=None):
     """``SELECT partner_id`` of the customers of a scope who bought in the
     activity window before the period of ``ctx`` or in the period, and
-    whose flags meet ``condition`` (an SQL expression of ``act_s``,
+    whose flags meet ``condition`` (an ``SQL`` expression of ``act_s``,
     ``act_e``, ``buyer``, ``events``, ``is_new`` and ``known_before``),
     classified as :func:`period_summary` counts them.
 
@@ -728,5 +730,5 @@ def partner_set_sql(ctx, condition, scope="company", scope_id=None):
             bound(ctx, lower),
             gate=SQL("f.first_at >= %s", bound(ctx, start)),
         ),
-        condition=condition if isinstance(condition, SQL) else SQL(condition),
+        condition=condition,
     )

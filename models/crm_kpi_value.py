@@ -196,16 +196,16 @@ class CrmKpiValue(models.Model):
                 "computed_at": fields.Datetime.to_string(self.computed_at),
                 "part": part_label,
             }
-        if holds_sql(domain) and DRILL_FIELD in self.env[model]._fields:
+        if not holds_sql(domain):
+            domain = list(domain) if isinstance(domain, Domain) else domain
+        elif DRILL_FIELD in self.env[model]._fields:
             # a set that a query tells: its reference, which each page of
             # the list turns back into the query (crm.kpi.drillable)
             domain = drill_reference(self, part)
-        elif holds_sql(domain):
+        else:
             # a model of another module that does not take the reference
             records = self.env[model].with_context(active_test=False)
             domain = [("id", "in", records.search(domain).ids)]
-        elif isinstance(domain, Domain):
-            domain = list(domain)
         # the records are then read with the user's own rights
         return {
             "type": "ir.actions.act_window",

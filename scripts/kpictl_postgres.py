@@ -329,36 +329,38 @@ def _server_port(port_file, first):
     return port
 
 
-def _start_private(pg_ctl, os_user):
-    port = _server_port(PG_PORT_FILE, PG_FIRST_PORT)
-    info(f"starting the private PostgreSQL cluster on 127.0.0.1:{port}")
+def _pg_ctl_start(pg_ctl, os_user, folder, log, timeout, options):
+    """``pg_ctl start`` of the server in ``folder`` of .local/postgres, its
+    log in ``log``, waiting up to ``timeout`` seconds; the completed
+    process."""
     cmd = [
         str(pg_ctl),
         "-D",
-        str(_pg_path("data")),
+        str(_pg_path(folder)),
         "-l",
-        str(_pg_path("server.log")),
+        str(_pg_path(log)),
         "-w",
         "-t",
-        "60",
+        str(timeout),
+        "-o",
+        options,
+        "start",
     ]
+    return _run_pg(cmd, os_user, capture_output=True, text=True, cwd="/")
+
+
+def _start_private(pg_ctl, os_user):
+    port = _server_port(PG_PORT_FILE, PG_FIRST_PORT)
+    info(f"starting the private PostgreSQL cluster on 127.0.0.1:{port}")
     # a quarter of the memory for PostgreSQL's own cache, as its documentation
     # advises for a server (the default, 128 MB, keeps even a demo database
     # in the system's cache only: every block read is a system call)
     options = f"-p {port} -c shared_buffers={_shared_buffers_mb()}MB"
-    result = _run_pg(
-        [*cmd, "-o", options, "start"], os_user, capture_output=True, text=True, cwd="/"
-    )
+    result = _pg_ctl_start(pg_ctl, os_user, "data", "server.log", 60, options)
     if result.returncode != 0:
         # a system that refuses that much shared memory: PostgreSQL's default
         info("PostgreSQL did not start with that cache; trying its default")
-        result = _run_pg(
-            [*cmd, "-o", f"-p {port}", "start"],
-            os_user,
-            capture_output=True,
-            text=True,
-            cwd="/",
-        )
+        result = _pg_ctl_start(pg_ctl, os_user, "data", "server.log", 60, f"-p {port}")
     if result.returncode != 0:
         tail = (
             _pg_path("server.log").read_text(errors="replace").strip().splitlines()[-1:]
@@ -535,20 +537,7 @@ def _replica_target(port):
 
 def _start_replica_server(pg_ctl, os_user, port):
     options = f"-p {port} -c shared_buffers={_shared_buffers_mb()}MB"
-    cmd = [
-        str(pg_ctl),
-        "-D",
-        str(_pg_path("replica")),
-        "-l",
-        str(_pg_path("replica.log")),
-        "-w",
-        "-t",
-        "120",
-        "-o",
-        options,
-        "start",
-    ]
-    return _run_pg(cmd, os_user, capture_output=True, text=True, cwd="/")
+    return _pg_ctl_start(pg_ctl, os_user, "replica", "replica.log", 120, options)
 
 
 def is_private_cluster(pg):
