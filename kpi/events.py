@@ -347,11 +347,17 @@ SCOPE_COLUMNS = SQL(
 )
 
 
-def scope_filter(scope, scope_id, team_col="team_id", user_col="user_id"):
+def scope_filter(scope, scope_id, team_col="team_id", user_col="user_id", alias=None):
+    """SQL condition: the row is of the scope (its sales team or salesperson
+    column, of the table ``alias`` when given)."""
+
+    def column(name):
+        return SQL.identifier(alias, name) if alias else SQL.identifier(name)
+
     if scope == "team":
-        return SQL("%s = %s", SQL.identifier(team_col), scope_id)
+        return SQL("%s = %s", column(team_col), scope_id)
     if scope == "user":
-        return SQL("%s = %s", SQL.identifier(user_col), scope_id)
+        return SQL("%s = %s", column(user_col), scope_id)
     return SQL("TRUE")
 
 
@@ -415,9 +421,13 @@ def period_summary(ctx):
     """Per scope key (company, sales team, salesperson), the figures of the
     period that the customer, revenue and cost families count from the
     revenue events, computed once per period context (cached in
-    ``ctx.extra``) in one query: one read of every event before the period's
-    end, and one of the recent events (trailing year and comparison periods)
-    for the amounts that do not depend on the customer:
+    ``ctx.extra``) in one query: one read of the events of the activity
+    windows before the period and before the trailing year, of the previous
+    period and of the period, per customer, joined to each customer's first
+    event per sales team and salesperson (``crm.kpi.customer.first``: the
+    older events are not read), and one read of the recent events (trailing
+    year and comparison periods) for the amounts that do not depend on the
+    customer:
 
     - customers (a customer is counted once per scope): ``s`` active at the
       start (an event in the window W before it), ``e`` active at the end,
@@ -445,11 +455,15 @@ def period_summary(ctx):
     key = ctx.cache_key("period_summary")
     if key in ctx.extra:
         return ctx.extra[key]
+    refresh_firsts(ctx.env)
     start, end = ctx.date_start, ctx.date_end
     prev = ctx.shifted(-1).date_start
     year_start = end - relativedelta(years=1)
     qoq, yoy = comparison_period(ctx, "qoq"), comparison_period(ctx, "yoy")
     earliest = min(c.date_start for c in (ctx, qoq, yoy) if c)
+    # the events read per customer: since the start of the activity windows
+    # before the period and before the trailing year, and the previous period
+    lower = min(ctx.window_start(start), ctx.window_start(year_start), prev)
 
     def within(period):
         if not period:
@@ -463,12 +477,11 @@ def period_summary(ctx):
     query = SQL(
         """
         WITH ev AS (%(events)s),
-        g AS (
+        -- the recent events per (customer, sales team, salesperson)
+        w AS (
             SELECT partner_id, team_id, user_id,
-                   MIN(at) AS first_at,
                    BOOL_OR(at >= %(s_from)s AND at < %(start)s) AS act_s,
                    BOOL_OR(at >= %(e_from)s) AS act_e,
-                   BOOL_OR(at < %(start)s) AS known_before,
                    BOOL_OR(at >= %(y_s_from)s AND at < %(y_start)s) AS y_act_s,
                    COUNT(*) FILTER (WHERE at >= %(start)s)::int AS events,
                    SUM(amount) FILTER (WHERE at >= %(start)s) AS revenue,
@@ -477,6 +490,24 @@ def period_summary(ctx):
                        AS revenue_prev
               FROM ev
              GROUP BY partner_id, team_id, user_id
+        ),
+        -- every (customer, sales team, salesperson) with an event before
+        -- the period's end, with its first one: the recent figures of those
+        -- who bought in the months read
+        g AS (
+            SELECT fs.partner_id, fs.team_id, fs.user_id, fs.first_at,
+                   COALESCE(w.act_s, FALSE) AS act_s,
+                   COALESCE(w.act_e, FALSE) AS act_e,
+                   fs.first_at < %(start)s AS known_before,
+                   COALESCE(w.y_act_s, FALSE) AS y_act_s,
+                   COALESCE(w.events, 0) AS events,
+                   w.revenue, w.margin, w.revenue_prev
+              FROM %(firsts)s
+              LEFT JOIN w
+                ON w.partner_id = fs.partner_id
+               AND COALESCE(w.team_id, 0) = COALESCE(fs.team_id, 0)
+               AND COALESCE(w.user_id, 0) = COALESCE(fs.user_id, 0)
+             WHERE fs.company_id = %(company)s AND fs.first_at < %(end)s
         ),
         -- the amounts of the last months that do not depend on the customer
         -- (trailing year, comparison periods): summed directly from a second
@@ -574,7 +605,10 @@ def period_summary(ctx):
            AND recent.scope_id IS NOT DISTINCT FROM amounts.scope_id
          WHERE amounts.scope = 'company' OR amounts.scope_id IS NOT NULL
         """,
-        events=events_sql(ctx, end, campaign=False),
+        events=events_sql(ctx, end, lower, campaign=False),
+        firsts=firsts_table(ctx.env, "fs"),
+        company=ctx.company.id,
+        end=bound(ctx, end),
         scope_cols=SCOPE_COLUMNS,
         counts=_CUSTOMER_COUNTS,
         sums=SQL(", ").join(
@@ -608,65 +642,64 @@ def period_summary(ctx):
 # ---------------------------------------------------------------------------
 # The customers behind a count, for drill-downs
 # ---------------------------------------------------------------------------
+def firsts_table(env, alias):
+    """``crm_kpi_customer_first AS alias``: each customer's first revenue
+    event per company, sales team and salesperson.  The SQL carries the
+    table's fields to flush: a query of the ORM that reads it first
+    recomputes the customers marked in the transaction (the engine flushes
+    everything before its reads)."""
+    Firsts = env["crm.kpi.customer.first"]
+    return SQL(
+        "%s AS %s",
+        SQL.identifier(Firsts._table, to_flush=Firsts._fields["first_at"]),
+        SQL.identifier(alias),
+    )
+
+
+def refresh_firsts(env):
+    """Recompute the first events of the customers marked in the current
+    transaction (documents created or changed since its last flush), before
+    a query reads them with ``cr.execute`` (which flushes nothing).  A
+    read-only cursor (a standby) reads what the primary committed."""
+    if not env.cr.readonly:
+        env["crm.kpi.customer.stat"]._kpi_refresh_pending()
+
+
 def earlier_event_sql(ctx, partner, before, scope=None, scope_id=None, gate=None):
     """``SELECT 1 AS hit ... LIMIT 1``: a row when the customer ``partner``
     (an SQL expression of a commercial partner id) has a revenue event of
     the company dated before the ``at`` bound ``before`` (in the scope when
-    given), read from the documents' customer indexes; asked only when the
-    SQL condition ``gate`` holds.  Meant for a ``LATERAL`` join, where
-    PostgreSQL reads it row by row (an ``EXISTS`` would become a hashed
-    subplan reading every earlier event)."""
+    given), read from the first events (:func:`firsts_table`); asked only
+    when the SQL condition ``gate`` holds.  Meant for a ``LATERAL`` join,
+    where PostgreSQL reads it row by row by the customer's index."""
     gate = SQL("AND %s", gate) if gate is not None else SQL("")
-    invoices = uses_invoices(ctx.company)
-    alias = "am" if invoices else "so"
-    if scope == "team":
-        in_scope = SQL("AND %s = %s", SQL.identifier(alias, "team_id"), scope_id)
-    elif scope == "user":
-        column = "invoice_user_id" if invoices else "user_id"
-        in_scope = SQL("AND %s = %s", SQL.identifier(alias, column), scope_id)
-    else:
-        in_scope = SQL("")
-    if invoices:
-        documents = SQL(
-            """account_move am
-             WHERE am.commercial_partner_id = %s
-               AND am.state = 'posted'
-               AND am.move_type IN ('out_invoice', 'out_refund')""",
-            partner,
-        )
-        date = "invoice_date"
-    else:
-        documents = SQL(
-            """res_partner contact
-              JOIN sale_order so ON so.partner_id = contact.id
-             WHERE contact.commercial_partner_id = %s
-               AND so.state = 'sale'""",
-            partner,
-        )
-        date = "date_order"
     return SQL(
-        """SELECT 1 AS hit FROM %(documents)s %(gate)s
-              AND %(company_col)s = %(company)s
-              AND %(date)s < %(before)s %(in_scope)s
+        """SELECT 1 AS hit FROM %(firsts)s
+            WHERE k.partner_id = %(partner)s %(gate)s
+              AND k.company_id = %(company)s
+              AND k.first_at < %(before)s
+              AND %(in_scope)s
             LIMIT 1""",
-        documents=documents,
+        firsts=firsts_table(ctx.env, "k"),
+        partner=partner,
         gate=gate,
-        company_col=SQL.identifier(alias, "company_id"),
         company=ctx.company.id,
-        date=SQL.identifier(alias, date),
         before=before,
-        in_scope=in_scope,
+        in_scope=scope_filter(scope, scope_id, alias="k"),
     )
 
 
 def known_partners_sql(ctx, scope="company", scope_id=None):
     """``SELECT partner_id`` of every customer of a scope who bought before
     the period of ``ctx`` (the ``known_before`` customers of
-    :func:`period_summary`): the events before the period are read."""
+    :func:`period_summary`), from the first events."""
     return SQL(
-        "SELECT DISTINCT partner_id FROM (%s) ev WHERE %s",
-        events_sql(ctx, ctx.date_start, campaign=False),
-        scope_filter(scope, scope_id),
+        """SELECT DISTINCT k.partner_id FROM %s
+            WHERE k.company_id = %s AND k.first_at < %s AND %s""",
+        firsts_table(ctx.env, "k"),
+        ctx.company.id,
+        bound(ctx, ctx.date_start),
+        scope_filter(scope, scope_id, alias="k"),
     )
 
 
@@ -679,8 +712,8 @@ def partner_set_sql(ctx, condition, scope="company", scope_id=None):
 
     One pass reads the events of ``[start - W, end)``, and of them only the
     customer, scope and moment; whether a customer bought before that is
-    asked customer by customer, and only of those the window does not tell
-    (:func:`earlier_event_sql`)."""
+    asked of his first events, customer by customer, and only of those the
+    window does not tell (:func:`earlier_event_sql`)."""
     start, end = ctx.date_start, ctx.date_end
     lower = ctx.window_start(start)
     in_scope = scope_filter(scope, scope_id)

@@ -40,4 +40,5 @@ from . import crm_kpi_revenue_document
 from . import sale_order
 from . import account_move
 from . import crm_kpi_customer_stat
+from . import crm_kpi_customer_first
 from . import crm_kpi_work

@@ -19,10 +19,17 @@ class AccountMove(models.Model):
             "commercial_partner_id",
             "move_type",
             "company_id",
+            "team_id",
+            "invoice_user_id",
         }
     )
     # the customer or company may change: the old customers too
-    _kpi_customer_change_fields = _kpi_event_fields - {"state", "invoice_date"}
+    _kpi_customer_change_fields = _kpi_event_fields - {
+        "state",
+        "invoice_date",
+        "team_id",
+        "invoice_user_id",
+    }
     _kpi_customer_field = "commercial_partner_id"
 
     def _kpi_event_ids(self):

@@ -32,7 +32,7 @@ from odoo.tools import SQL
 
 from ..kpi import period as P
 from ..kpi.base import heavy_query_settings
-from ..kpi.events import events_sql
+from ..kpi.events import bound, events_sql, firsts_table, refresh_firsts
 from .crm_kpi_snapshot import Disagreement
 
 # how many periods back the cohorts of a period go (the period included)
@@ -162,14 +162,27 @@ class CrmKpiCohort(models.Model):
         revenue in its first period and in the computed period, and whether
         it is active at the period's end."""
         starts, end = self._cohort_bounds(ctx)
+        refresh_firsts(self.env)
         return SQL(
             """
             WITH ev AS (%(events)s),
+            -- the customers whose first event of the company is in the
+            -- cohorts' periods: all their events are among those read
+            fresh AS (
+                SELECT DISTINCT f.partner_id FROM %(firsts)s
+                 WHERE f.company_id = %(company)s
+                   AND f.first_at >= %(at_first)s AND f.first_at < %(at_end)s
+                   AND NOT EXISTS (
+                       SELECT 1 FROM %(older)s
+                        WHERE o.partner_id = f.partner_id
+                          AND o.company_id = %(company)s
+                          AND o.first_at < %(at_first)s)
+            ),
             firsts AS (
                 SELECT DISTINCT ON (partner_id) partner_id, day AS first_day,
                        team_id
                   FROM ev
-                 WHERE partner_id IS NOT NULL
+                 WHERE partner_id IN (SELECT partner_id FROM fresh)
                  ORDER BY partner_id, day, res_id
             ),
             cohort AS (
@@ -191,8 +204,14 @@ class CrmKpiCohort(models.Model):
              WHERE ev.day >= %(first)s
              GROUP BY c.partner_id, c.team_id, c.ci
             """,
-            # the whole history: a customer's first purchase may be older
-            events=events_sql(ctx, end, campaign=False),
+            # the events of the cohorts' periods: whether a customer bought
+            # before them is read from the first events
+            events=events_sql(ctx, end, starts[0], campaign=False),
+            firsts=firsts_table(self.env, "f"),
+            older=firsts_table(self.env, "o"),
+            company=ctx.company.id,
+            at_first=bound(ctx, starts[0]),
+            at_end=bound(ctx, end),
             starts=starts,
             first=starts[0],
             bounds=[*starts, end],

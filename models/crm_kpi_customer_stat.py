@@ -28,7 +28,7 @@ from odoo import api, fields, models, tools
 from odoo.fields import Domain
 from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
-from odoo.tools.sql import column_exists
+from odoo.tools.sql import column_exists, table_exists
 
 _logger = logging.getLogger(__name__)
 
@@ -86,12 +86,25 @@ class CrmKpiCustomerStat(models.Model):
     )
 
     def init(self):
-        """Fill the table set-wise at install (and on an upgrade that creates
-        it): one grouped statement over all the documents."""
-        self.env.cr.execute(
-            SQL("SELECT 1 FROM %s LIMIT 1", SQL.identifier(self._table))
+        self._kpi_fill()
+
+    @api.model
+    def _kpi_fill(self):
+        """Fill the customer figures and first events set-wise at install
+        (and on an upgrade that creates one of their tables): one grouped
+        statement over all the documents, once both tables exist (each
+        model's ``init`` asks)."""
+        cr = self.env.cr
+        tables = ("crm_kpi_customer_stat", "crm_kpi_customer_first")
+        if not all(table_exists(cr, table) for table in tables):
+            return
+        cr.execute(
+            SQL(
+                "SELECT EXISTS (SELECT 1 FROM crm_kpi_customer_stat),"
+                " EXISTS (SELECT 1 FROM crm_kpi_customer_first)"
+            )
         )
-        if not self.env.cr.fetchone():
+        if not all(cr.fetchone()):
             self._kpi_refresh()
 
     # -- marking ---------------------------------------------------------------
@@ -243,7 +256,9 @@ class CrmKpiCustomerStat(models.Model):
         when None) in the companies ``company_ids`` (all when None), from the
         documents, with every company's own revenue source: one grouped
         statement that deletes the rows without events any more and upserts
-        the others (a row whose figures did not change is not rewritten)."""
+        the others (a row whose figures did not change is not rewritten),
+        and replaces the customers' first events per sales team and
+        salesperson (``crm.kpi.customer.first``)."""
 
         def scope(partner_col, company_col):
             terms = []
@@ -262,7 +277,8 @@ class CrmKpiCustomerStat(models.Model):
                            ((so.date_order AT TIME ZONE 'UTC') AT TIME ZONE st.tz)::date
                                AS day,
                            so.amount_untaxed
-                               / COALESCE(NULLIF(so.currency_rate, 0), 1.0) AS amount
+                               / COALESCE(NULLIF(so.currency_rate, 0), 1.0) AS amount,
+                           so.team_id, so.user_id, so.date_order AS at
                       FROM sale_order so
                       JOIN settings st
                         ON st.company_id = so.company_id AND st.source = 'order'
@@ -270,7 +286,8 @@ class CrmKpiCustomerStat(models.Model):
                      WHERE so.state = 'sale' AND %(so_scope)s
                     UNION ALL
                     SELECT am.commercial_partner_id, am.company_id, am.invoice_date,
-                           am.amount_untaxed_signed
+                           am.amount_untaxed_signed, am.team_id, am.invoice_user_id,
+                           am.invoice_date::timestamp
                       FROM account_move am
                       JOIN settings st
                         ON st.company_id = am.company_id AND st.source = 'invoice'
@@ -285,6 +302,18 @@ class CrmKpiCustomerStat(models.Model):
                            MIN(day) AS first_day, MAX(day) AS last_day
                       FROM ev
                      GROUP BY partner_id, company_id
+                ),
+                -- the first events per scope: the rows of these customers
+                -- are replaced (a merge may have left two rows of one key)
+                firsts_gone AS (
+                    DELETE FROM crm_kpi_customer_first f WHERE %(first_scope)s
+                ),
+                firsts AS (
+                    INSERT INTO crm_kpi_customer_first
+                           (partner_id, company_id, team_id, user_id, first_at)
+                    SELECT partner_id, company_id, team_id, user_id, MIN(at)
+                      FROM ev
+                     GROUP BY partner_id, company_id, team_id, user_id
                 ),
                 gone AS (
                     DELETE FROM crm_kpi_customer_stat s
@@ -312,9 +341,11 @@ class CrmKpiCustomerStat(models.Model):
                 so_scope=scope("rp.commercial_partner_id", "so.company_id"),
                 am_scope=scope("am.commercial_partner_id", "am.company_id"),
                 stat_scope=scope("s.partner_id", "s.company_id"),
+                first_scope=scope("f.partner_id", "f.company_id"),
             )
         )
         self.invalidate_model()
+        self.env["crm.kpi.customer.first"].invalidate_model()
         self.env["res.partner"].invalidate_model(
             self.env["res.partner"]._kpi_sql_fields(), flush=False
         )

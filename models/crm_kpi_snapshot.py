@@ -281,8 +281,10 @@ class CrmKpiSnapshot(models.Model):
     def _compute_company_period(self, company, granularity, date_start):
         ctx = self._period_context(company, granularity, date_start)
         cr = self.env.cr
-        # families read the tables with SQL: pending ORM writes go first
+        # families read the tables with SQL: pending ORM writes go first,
+        # and the customers' first events marked in this transaction
         self.env.flush_all()
+        self.env["crm.kpi.customer.stat"]._kpi_refresh_pending()
         # one computation of a period at a time: concurrent runs queue here
         # instead of racing for the same rows
         cr.execute(

@@ -9,7 +9,15 @@ class SaleOrder(models.Model):
 
     _kpi_mark_key = "orders"
     _kpi_event_fields = frozenset(
-        {"state", "date_order", "partner_id", "company_id", "currency_rate"}
+        {
+            "state",
+            "date_order",
+            "partner_id",
+            "company_id",
+            "currency_rate",
+            "team_id",
+            "user_id",
+        }
     )
     _kpi_customer_change_fields = frozenset({"partner_id", "company_id"})
 

@@ -320,6 +320,9 @@ class KpiRolesCase(KpiCase):
         cls.customer_stats = cls.env["crm.kpi.customer.stat"].search(
             [("company_id", "in", (A | cls.company_b).ids)]
         )
+        cls.customer_firsts = cls.env["crm.kpi.customer.first"].search(
+            [("company_id", "in", (A | cls.company_b).ids)]
+        )
         cls.report_logs = cls.env["crm.kpi.report.log"].create(
             [
                 {
@@ -378,6 +381,7 @@ class KpiRolesCase(KpiCase):
             "crm.kpi.maturity.criterion": self.maturities.criterion_ids,
             "crm.kpi.cohort": self.cohorts,
             "crm.kpi.customer.stat": self.customer_stats,
+            "crm.kpi.customer.first": self.customer_firsts,
             "crm.kpi.report.log": self.report_logs,
         }
 

@@ -77,6 +77,10 @@ READ = {
     "crm.kpi.customer.stat": (
         *("-", "A", "-", "-", "-", "-", "-", "A", "0", "-", "-"),
     ),
+    # first purchase per customer and scope: the same roles
+    "crm.kpi.customer.first": (
+        *("-", "A", "-", "-", "-", "-", "-", "A", "0", "-", "-"),
+    ),
     "crm.kpi.maturity.criterion": (
         *("-", "A", "-", "-", "-", "-", "A", "A", "0", "-", "-"),
     ),
@@ -109,6 +113,9 @@ WRITE = {
     "crm.kpi.customer.stat": (
         *("-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"),
     ),
+    "crm.kpi.customer.first": (
+        *("-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"),
+    ),
     "crm.kpi.target": ("-", "-", "-", "-", "-", "-", "w", "w", "-", "-", "-"),
     "crm.kpi.cost": ("-", "-", "-", "-", "-", "-", "w", "w", "-", "-", "-"),
     "crm.kpi.investment": ("-", "-", "-", "-", "-", "-", "w", "w", "-", "-", "-"),
@@ -136,6 +143,7 @@ WRITE_VALUES = {
     "crm.kpi.maturity": {"level": 5},
     "crm.kpi.cohort": {"customers": 5},
     "crm.kpi.customer.stat": {"order_count": 5},
+    "crm.kpi.customer.first": {"first_at": "2020-01-01 00:00:00"},
     "crm.kpi.target": {"note": "edited"},
     "crm.kpi.cost": {"name": "edited"},
     "crm.kpi.investment": {"equity": 1.0},

@@ -204,7 +204,8 @@ class TestKpiUpgrade(KpiCase):
             for m in models
             if m.model in self.env and self.env[m.model]._original_module == MODULE
         }
-        self.assertTrue({"crm.kpi.snapshot", "crm.kpi.value", "crm.kpi.cost"} <= own)
+        expected = {"crm.kpi.snapshot", "crm.kpi.value", "crm.kpi.cost"}
+        self.assertTrue(expected | {"crm.kpi.customer.first"} <= own)
         self.cr.execute(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_schema = 'public' AND table_name LIKE 'crm_kpi%%'"

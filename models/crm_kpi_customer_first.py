@@ -1,0 +1,104 @@
+"""The first revenue event of each customer, per company, sales team and
+salesperson, kept in step with the documents.
+
+One row per (commercial partner, company, sales team, salesperson) with a
+revenue event in that company (the company's own revenue source: confirmed
+sale orders, or posted customer invoices and refunds): the moment of the
+first such event (``first_at``: the UTC order date, or the invoice date),
+the ``at`` column of the revenue events (``kpi/events.py``).
+
+Whether a customer is new in a period, or was known before it, in a scope,
+is read here instead of from every event since the beginning: the period's
+computation, the cohorts and the drill-downs read the events of the recent
+months only, whatever the length of the history.
+
+The rows are recomputed with the customer figures (``crm.kpi.customer.stat``:
+the same marks, the same grouped statement), for the customers whose
+documents changed in the transaction.  A team or salesperson deleted sets
+the documents' column to empty: their customers are recomputed too.
+"""
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+STAT = "crm.kpi.customer.stat"
+
+
+class CrmKpiCustomerFirst(models.Model):
+    _name = "crm.kpi.customer.first"
+    _description = "CRM KPI first revenue event of a customer per scope"
+    _log_access = False
+    _order = "company_id, first_at, partner_id"
+    _rec_name = "partner_id"
+
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        required=True,
+        readonly=True,
+        ondelete="cascade",
+        index=True,
+        help="The commercial partner whose first revenue event this is.",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, ondelete="cascade"
+    )
+    team_id = fields.Many2one(
+        "crm.team", string="Sales Team", readonly=True, ondelete="set null"
+    )
+    user_id = fields.Many2one(
+        "res.users", string="Salesperson", readonly=True, ondelete="set null"
+    )
+    first_at = fields.Datetime(
+        "First Purchase",
+        required=True,
+        readonly=True,
+        help="When the customer's first revenue event of this company, sales "
+        "team and salesperson happened.",
+    )
+
+    # a period reads the rows of its company up to its end
+    _company_first_idx = models.Index("(company_id, first_at)")
+
+    def init(self):
+        self.env[STAT]._kpi_fill()
+
+    def flush_model(self, fnames=None):
+        # a query that reads the rows first recomputes the customers marked
+        # in this transaction
+        self.env[STAT]._kpi_refresh_pending()
+        return super().flush_model(fnames)
+
+    @api.model
+    def _kpi_mark_scopes(self, field, ids):
+        """Before the sales teams or users ``ids`` are deleted (the documents
+        then lose them): mark the customers of their rows."""
+        if not ids:
+            return
+        self.env[STAT]._kpi_refresh_pending()
+        self.env.cr.execute(
+            SQL(
+                "SELECT DISTINCT partner_id FROM crm_kpi_customer_first"
+                " WHERE %s = ANY(%s)",
+                SQL.identifier(field),
+                list(ids),
+            )
+        )
+        partners = [row[0] for row in self.env.cr.fetchall()]
+        self.env[STAT]._kpi_mark(partners=partners)
+
+
+class CrmTeam(models.Model):
+    _inherit = "crm.team"
+
+    def unlink(self):
+        self.env["crm.kpi.customer.first"]._kpi_mark_scopes("team_id", self.ids)
+        return super().unlink()
+
+
+class ResUsers(models.Model):
+    _inherit = "res.users"
+
+    def unlink(self):
+        self.env["crm.kpi.customer.first"]._kpi_mark_scopes("user_id", self.ids)
+        return super().unlink()

@@ -1,0 +1,293 @@
+"""The customers' first revenue events per company, sales team and
+salesperson (``crm.kpi.customer.first``) kept in step with the documents:
+confirmation, cancellation, reset to draft, posting of invoices and
+refunds, a document's date, team, salesperson, customer or company that
+changes, a contact moved to another company, the partner merge, a sales team
+deleted, the revenue source of the company, and the fill of an empty table.
+The period's computation reads them: a customer whose older order is
+cancelled becomes new."""
+
+from datetime import date, datetime, time
+
+from odoo import Command
+from odoo.tests import tagged
+
+from .common import KpiCase
+
+
+def at(day, hour=12):
+    return datetime.combine(day, time(hour))
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerFirstInStep(KpiCase):
+    """P, a company with a contact P1; Q another company.
+
+    - o1: P1, 2025-01-10, team A, salesman;
+    - o2: P, 2026-11-05, team A, salesman;
+    - o3: P, 2026-03-20, team B, manager.
+
+    Rows of P: (A, salesman) 2025-01-10, (B, manager) 2026-03-20."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.p, cls.q = cls.make_customers(2, "First")
+        cls.p1 = cls.env["res.partner"].create(
+            {"name": "First P1", "parent_id": cls.p.id}
+        )
+        cls.o1, cls.o2, cls.o3 = cls.make_orders(
+            [
+                {"partner": cls.p1, "date": at(date(2025, 1, 10))},
+                {"partner": cls.p, "date": at(date(2026, 11, 5))},
+                {
+                    "partner": cls.p,
+                    "date": at(date(2026, 3, 20)),
+                    "team": cls.team_b,
+                    "user": cls.manager,
+                },
+            ]
+        )
+
+    def rows(self, partner, company=None):
+        """``{(team, user): first_at}`` of ``partner`` in the company, read
+        through a search (which recomputes what this transaction marked)."""
+        found = self.env["crm.kpi.customer.first"].search(
+            [
+                ("partner_id", "=", partner.id),
+                ("company_id", "=", (company or self.company).id),
+            ]
+        )
+        keys = [(r.team_id, r.user_id) for r in found]
+        self.assertEqual(len(keys), len(set(keys)), "one row per scope")
+        return {(r.team_id, r.user_id): r.first_at for r in found}
+
+    def test_initial(self):
+        self.assertEqual(
+            self.rows(self.p),
+            {
+                (self.team, self.salesman): at(date(2025, 1, 10)),
+                (self.team_b, self.manager): at(date(2026, 3, 20)),
+            },
+        )
+        self.assertEqual(self.rows(self.q), {})
+
+    def test_cancel_draft_confirm(self):
+        # o1 cancelled: team A's first is o2's
+        self.o1._action_cancel()
+        self.assertEqual(
+            self.rows(self.p)[self.team, self.salesman], at(date(2026, 11, 5))
+        )
+        # o3 cancelled: team B has no row any more
+        self.o3._action_cancel()
+        self.assertNotIn((self.team_b, self.manager), self.rows(self.p))
+        # back to quotation: still no revenue event
+        self.o1.action_draft()
+        self.assertEqual(
+            self.rows(self.p)[self.team, self.salesman], at(date(2026, 11, 5))
+        )
+        # confirmed again, dated back
+        self.o1.action_confirm()
+        self.o1.date_order = at(date(2024, 6, 1))
+        self.assertEqual(
+            self.rows(self.p)[self.team, self.salesman], at(date(2024, 6, 1))
+        )
+        # a cancelled order deleted: nothing changes
+        self.o3.unlink()
+        self.assertEqual(len(self.rows(self.p)), 1)
+
+    def test_team_and_salesperson_change(self):
+        # o3 moves to team A, salesman: one row, the earliest of the three
+        self.o3.write({"team_id": self.team.id, "user_id": self.salesman.id})
+        self.assertEqual(
+            self.rows(self.p), {(self.team, self.salesman): at(date(2025, 1, 10))}
+        )
+        # o1 given to the manager (team unchanged)
+        self.o1.user_id = self.manager
+        self.assertEqual(
+            self.rows(self.p),
+            {
+                (self.team, self.salesman): at(date(2026, 3, 20)),
+                (self.team, self.manager): at(date(2025, 1, 10)),
+            },
+        )
+
+    def test_customer_and_contact_moved(self):
+        # o3 given to Q (its team kept: the customer's would be computed)
+        self.o3.write({"partner_id": self.q.id, "team_id": self.team_b.id})
+        self.assertEqual(
+            self.rows(self.q), {(self.team_b, self.manager): at(date(2026, 3, 20))}
+        )
+        self.assertEqual(len(self.rows(self.p)), 1)
+        # P1 (o1) moves to Q: P's first of team A is o2's
+        self.p1.parent_id = self.q
+        self.assertEqual(
+            self.rows(self.p), {(self.team, self.salesman): at(date(2026, 11, 5))}
+        )
+        self.assertEqual(
+            self.rows(self.q)[self.team, self.salesman], at(date(2025, 1, 10))
+        )
+
+    def test_merge(self):
+        """Q (an order of team A, salesman, 2024-02-02) merged into P: one
+        row per scope, the earliest."""
+        self.make_orders([{"partner": self.q, "date": at(date(2024, 2, 2))}])
+        self.assertEqual(len(self.rows(self.q)), 1)
+        self.env["base.partner.merge.automatic.wizard"]._merge(
+            (self.p | self.q).ids, self.p
+        )
+        self.assertFalse(self.q.exists())
+        self.assertEqual(
+            self.rows(self.p),
+            {
+                (self.team, self.salesman): at(date(2024, 2, 2)),
+                (self.team_b, self.manager): at(date(2026, 3, 20)),
+            },
+        )
+
+    def test_document_company_changes(self):
+        company_b = self.env["res.company"].create(
+            {"name": "KPI First Co B", "currency_id": self.usd.id}
+        )
+        self.env.user.company_ids |= company_b
+        order = (
+            self.env["sale.order"]
+            .with_company(self.company)
+            .create(
+                {
+                    "partner_id": self.p.id,
+                    "company_id": self.company.id,
+                    "user_id": self.manager.id,
+                    "team_id": False,
+                    "pricelist_id": False,
+                    "order_line": [
+                        Command.create(
+                            {"product_id": self.product.id, "price_unit": 300.0}
+                        )
+                    ],
+                }
+            )
+        )
+        order.action_confirm()
+        order.date_order = at(date(2023, 5, 5))
+        self.assertEqual(
+            self.rows(self.p)[self.env["crm.team"], self.manager],
+            at(date(2023, 5, 5)),
+        )
+        order.with_company(company_b).write({"company_id": company_b.id})
+        self.assertNotIn((self.env["crm.team"], self.manager), self.rows(self.p))
+        self.assertEqual(
+            self.rows(self.p, company_b),
+            {(self.env["crm.team"], self.manager): at(date(2023, 5, 5))},
+        )
+
+    def test_team_deleted(self):
+        """Team B deleted: o3 has no team any more, nor has its row."""
+        self.o3.team_id = False
+        self.o1.write({"team_id": self.team_b.id, "user_id": self.manager.id})
+        self.assertEqual(
+            self.rows(self.p),
+            {
+                (self.team, self.salesman): at(date(2026, 11, 5)),
+                (self.env["crm.team"], self.manager): at(date(2026, 3, 20)),
+                (self.team_b, self.manager): at(date(2025, 1, 10)),
+            },
+        )
+        self.team_b.unlink()
+        self.assertEqual(
+            self.rows(self.p),
+            {
+                (self.team, self.salesman): at(date(2026, 11, 5)),
+                (self.env["crm.team"], self.manager): at(date(2025, 1, 10)),
+            },
+        )
+
+    def test_fill_of_an_empty_table(self):
+        """An upgrade that creates the table fills it from the documents."""
+        before = self.rows(self.p)
+        self.env.cr.execute("DELETE FROM crm_kpi_customer_first")
+        self.env["crm.kpi.customer.first"].invalidate_model()
+        self.assertEqual(self.rows(self.p), {})
+        self.env["crm.kpi.customer.first"].init()
+        self.assertEqual(self.rows(self.p), before)
+
+    def test_period_reads_the_first_events(self):
+        """November 2026: P bought in the month (o2) and before it (o1, o3):
+        known, not new.  Once o1 and o3 are cancelled, P is new: the
+        period's computation reads the first events of this transaction."""
+        values = self.values(self.compute("month", date(2026, 11, 1)))
+        self.assertEqual(values["new_customers"].value, 0.0)
+        (self.o1 | self.o3)._action_cancel()
+        values = self.values(self.compute("month", date(2026, 11, 1)))
+        self.assertEqual(values["new_customers"].value, 1.0)
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerFirstFromInvoices(KpiCase):
+    """A company that counts its revenue from posted invoices and refunds."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["account.chart.template"].try_loading(
+            "generic_coa", company=cls.company, install_demo=False
+        )
+        cls.company.kpi_revenue_source = "invoice"
+        cls.p = cls.env["res.partner"].create({"name": "First invoiced P"})
+
+    def invoice(self, day, move_type="out_invoice"):
+        return (
+            self.env["account.move"]
+            .with_company(self.company)
+            .create(
+                {
+                    "move_type": move_type,
+                    "partner_id": self.p.id,
+                    "invoice_date": day,
+                    "team_id": self.team.id,
+                    "invoice_user_id": self.salesman.id,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "name": "Widget",
+                                "quantity": 1,
+                                "price_unit": 100.0,
+                                "tax_ids": [Command.clear()],
+                            }
+                        )
+                    ],
+                }
+            )
+        )
+
+    def firsts(self):
+        rows = self.env["crm.kpi.customer.first"].search(
+            [("partner_id", "=", self.p.id), ("company_id", "=", self.company.id)]
+        )
+        return {(r.team_id, r.user_id): r.first_at for r in rows}
+
+    def test_post_reset_refund_source(self):
+        # an order is no revenue event here
+        self.make_orders([{"partner": self.p, "date": at(date(2022, 1, 1))}])
+        inv = self.invoice(date(2025, 4, 1))
+        self.assertEqual(self.firsts(), {})
+        inv.action_post()
+        key = (self.team, self.salesman)
+        self.assertEqual(self.firsts(), {key: at(date(2025, 4, 1), 0)})
+        # a refund posted earlier in the year counts too
+        refund = self.invoice(date(2025, 2, 1), "out_refund")
+        refund.action_post()
+        self.assertEqual(self.firsts(), {key: at(date(2025, 2, 1), 0)})
+        # the refund back to draft, the invoice to another salesperson
+        refund.button_draft()
+        inv.button_draft()
+        inv.invoice_user_id = self.manager
+        inv.action_post()
+        self.assertEqual(
+            self.firsts(), {(self.team, self.manager): at(date(2025, 4, 1), 0)}
+        )
+        # back to sale orders: the order of 2022
+        self.company.kpi_revenue_source = "order"
+        self.assertEqual(
+            self.firsts(), {(self.team, self.salesman): at(date(2022, 1, 1))}
+        )
