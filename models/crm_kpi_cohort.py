@@ -165,7 +165,7 @@ class CrmKpiCohort(models.Model):
         refresh_firsts(self.env)
         return SQL(
             """
-            WITH ev AS (%(events)s),
+            WITH
             -- the customers whose first event of the company is in the
             -- cohorts' periods: all their events are among those read
             fresh AS (
@@ -178,31 +178,31 @@ class CrmKpiCohort(models.Model):
                           AND o.company_id = %(company)s
                           AND o.first_at < %(at_first)s)
             ),
-            firsts AS (
-                SELECT DISTINCT ON (partner_id) partner_id, day AS first_day,
-                       team_id
-                  FROM ev
+            -- their events in one read, each with the day and the team of
+            -- the customer's first event (the first by number that day)
+            pe AS (
+                SELECT partner_id, day, amount,
+                       FIRST_VALUE(day) OVER w AS first_day,
+                       FIRST_VALUE(team_id) OVER w AS first_team
+                  FROM (%(events)s) ev
                  WHERE partner_id IN (SELECT partner_id FROM fresh)
-                 ORDER BY partner_id, day, res_id
+                WINDOW w AS (PARTITION BY partner_id ORDER BY day, res_id)
             ),
             cohort AS (
-                SELECT partner_id, team_id,
+                SELECT partner_id, day, amount, first_team,
                        width_bucket(first_day, %(starts)s::date[]) AS ci
-                  FROM firsts
-                 WHERE first_day >= %(first)s
+                  FROM pe
             ),
             bounds AS (SELECT %(bounds)s::date[] AS b)
-            SELECT c.partner_id, c.team_id, c.ci,
-                   COALESCE(SUM(ev.amount) FILTER (
-                       WHERE ev.day < bounds.b[c.ci + 1]), 0) AS r0,
-                   COALESCE(SUM(ev.amount) FILTER (
-                       WHERE ev.day >= %(start)s), 0) AS rx,
-                   BOOL_OR(ev.day >= %(w_from)s) AS active
+            SELECT c.partner_id, MIN(c.first_team) AS team_id, MIN(c.ci) AS ci,
+                   COALESCE(SUM(c.amount) FILTER (
+                       WHERE c.day < bounds.b[c.ci + 1]), 0) AS r0,
+                   COALESCE(SUM(c.amount) FILTER (
+                       WHERE c.day >= %(start)s), 0) AS rx,
+                   BOOL_OR(c.day >= %(w_from)s) AS active
               FROM cohort c
               CROSS JOIN bounds
-              JOIN ev ON ev.partner_id = c.partner_id
-             WHERE ev.day >= %(first)s
-             GROUP BY c.partner_id, c.team_id, c.ci
+             GROUP BY c.partner_id
             """,
             # the events of the cohorts' periods: whether a customer bought
             # before them is read from the first events
@@ -213,7 +213,6 @@ class CrmKpiCohort(models.Model):
             at_first=bound(ctx, starts[0]),
             at_end=bound(ctx, end),
             starts=starts,
-            first=starts[0],
             bounds=[*starts, end],
             start=ctx.date_start,
             w_from=ctx.window_start(end),
