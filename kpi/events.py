@@ -703,6 +703,33 @@ def known_partners_sql(ctx, scope="company", scope_id=None):
     )
 
 
+def new_partners_sql(ctx, scope="company", scope_id=None):
+    """``SELECT partner_id`` of the customers of a scope acquired in the
+    period of ``ctx`` (first revenue event of the company in the period, and
+    one in the scope), read from the first events alone: the customers of
+    :func:`partner_set_sql` with ``is_new AND buyer``, and with ``is_new AND
+    act_e`` (the activity window is never shorter than the period: a new
+    customer's events are all in it)."""
+    start, end = ctx.date_start, ctx.date_end
+    return SQL(
+        """SELECT DISTINCT k.partner_id FROM %(firsts)s
+            WHERE k.company_id = %(company)s
+              AND k.first_at >= %(start)s AND k.first_at < %(end)s
+              AND %(in_scope)s
+              AND NOT EXISTS (
+                  SELECT 1 FROM %(older)s
+                   WHERE o.partner_id = k.partner_id
+                     AND o.company_id = %(company)s
+                     AND o.first_at < %(start)s)""",
+        firsts=firsts_table(ctx.env, "k"),
+        older=firsts_table(ctx.env, "o"),
+        company=ctx.company.id,
+        start=bound(ctx, start),
+        end=bound(ctx, end),
+        in_scope=scope_filter(scope, scope_id, alias="k"),
+    )
+
+
 def partner_set_sql(ctx, condition, scope="company", scope_id=None):
     """``SELECT partner_id`` of the customers of a scope who bought in the
     activity window before the period of ``ctx`` or in the period, and

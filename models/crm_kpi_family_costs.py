@@ -30,7 +30,7 @@ from ..kpi.events import (
     campaign_events_domain,
     campaign_summary,
     events_domain,
-    partner_set_sql,
+    new_partners_sql,
     period_summary,
     uses_invoices,
 )
@@ -164,7 +164,7 @@ class CrmKpiFamilyCosts(models.AbstractModel):
     def _new_partners_sql(self, scope, scope_id):
         """``SELECT partner_id`` of the customers acquired in the period (in
         the sales team's scope): the denominator of the CAC."""
-        return partner_set_sql(self.ctx, SQL("is_new AND buyer"), scope, scope_id)
+        return new_partners_sql(self.ctx, scope, scope_id)
 
     def _cost_domain(self, scope, scope_id):
         ctx = self.ctx

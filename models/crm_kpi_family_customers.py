@@ -16,6 +16,7 @@ from ..kpi.events import (
     events_domain,
     events_sql,
     known_partners_sql,
+    new_partners_sql,
     partner_set_sql,
     period_summary,
 )
@@ -246,6 +247,8 @@ class CrmKpiFamilyCustomers(models.AbstractModel):
             return events_domain(ctx, ctx.date_start, ctx.date_end, scope, scope_id)
         if condition == "known_before":
             query = known_partners_sql(ctx, scope, scope_id)
+        elif condition == "is_new AND act_e":
+            query = new_partners_sql(ctx, scope, scope_id)
         else:
             # constant expressions of this class only
             query = partner_set_sql(ctx, SQL(condition), scope, scope_id)

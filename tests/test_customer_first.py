@@ -11,7 +11,9 @@ from datetime import date, datetime, time
 
 from odoo import Command
 from odoo.tests import tagged
+from odoo.tools import SQL
 
+from ..kpi.events import new_partners_sql, partner_set_sql
 from .common import KpiCase
 
 
@@ -210,6 +212,61 @@ class TestCustomerFirstInStep(KpiCase):
         self.assertEqual(self.rows(self.p), {})
         self.env["crm.kpi.customer.first"].init()
         self.assertEqual(self.rows(self.p), before)
+
+    def test_new_customers_from_the_first_events(self):
+        """R bought on 2026-10-02 only (team B, manager), S on 2026-11-20
+        (team A) and 2026-11-25 (team B): new customers read from the first
+        events alone are those the events tell, buyers (``is_new AND
+        buyer``) and active at the end (``is_new AND act_e``: W = 31 days,
+        but the window is never shorter than the period), per scope."""
+        r, s = self.make_customers(2, "First new")
+        self.make_orders(
+            [
+                {
+                    "partner": r,
+                    "date": at(date(2026, 10, 2)),
+                    "team": self.team_b,
+                    "user": self.manager,
+                },
+                {"partner": s, "date": at(date(2026, 11, 20))},
+                {"partner": s, "date": at(date(2026, 11, 25)), "team": self.team_b},
+            ]
+        )
+        self.company.kpi_activity_window_days = 31
+        scopes = [
+            ("company", None),
+            ("team", self.team.id),
+            ("team", self.team_b.id),
+            ("user", self.manager.id),
+            ("user", self.salesman.id),
+        ]
+
+        def ids(query):
+            # as the drill-downs run it: the rows marked are recomputed first
+            return {row[0] for row in self.env.execute_query(query)}
+
+        found = {}
+        for granularity, day in (
+            ("month", date(2026, 10, 1)),
+            ("month", date(2026, 11, 1)),
+            ("quarter", date(2026, 10, 1)),
+        ):
+            ctx = self.Snapshot._period_context(self.company, granularity, day)
+            for scope, scope_id in scopes:
+                got = ids(new_partners_sql(ctx, scope, scope_id))
+                for condition in ("buyer", "act_e"):
+                    events = partner_set_sql(
+                        ctx, SQL(f"is_new AND {condition}"), scope, scope_id
+                    )
+                    self.assertEqual(got, ids(events), (day, scope, condition))
+                    found[granularity, day, scope, scope_id, condition] = got
+        q4 = ("quarter", date(2026, 10, 1), "company", None)
+        self.assertEqual(found[(*q4, "buyer")], {r.id, s.id})
+        self.assertEqual(found[(*q4, "act_e")], {r.id, s.id})
+        oct_b = ("month", date(2026, 10, 1), "team", self.team_b.id, "buyer")
+        self.assertEqual(found[oct_b], {r.id})
+        nov_a = ("month", date(2026, 11, 1), "team", self.team.id, "act_e")
+        self.assertEqual(found[nov_a], {s.id})
 
     def test_period_reads_the_first_events(self):
         """November 2026: P bought in the month (o2) and before it (o1, o3):
