@@ -10,7 +10,7 @@ cancelled becomes new."""
 from datetime import date, datetime, time
 
 from odoo import Command
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
 from ..kpi.events import new_partners_sql, partner_set_sql
@@ -201,6 +201,34 @@ class TestCustomerFirstInStep(KpiCase):
             {
                 (self.team, self.salesman): at(date(2026, 11, 5)),
                 (self.env["crm.team"], self.manager): at(date(2025, 1, 10)),
+            },
+        )
+
+    def test_salesperson_deleted(self):
+        """A salesperson deleted: o3 has none any more, nor has its row,
+        which joins that of o4 (team B, no salesperson, 2026-06-01)."""
+        seller = new_test_user(
+            self.env,
+            login="kpi_first_seller",
+            groups="sales_team.group_sale_salesman",
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
+        )
+        self.o3.user_id = seller
+        o4 = self.make_orders(
+            [{"partner": self.p, "date": at(date(2026, 6, 1)), "team": self.team_b}]
+        )
+        o4.user_id = False
+        rows = self.rows(self.p)
+        nobody = self.env["res.users"]
+        self.assertEqual(rows[self.team_b, seller], at(date(2026, 3, 20)))
+        self.assertEqual(rows[self.team_b, nobody], at(date(2026, 6, 1)))
+        seller.unlink()
+        self.assertEqual(
+            self.rows(self.p),
+            {
+                (self.team, self.salesman): at(date(2025, 1, 10)),
+                (self.team_b, nobody): at(date(2026, 3, 20)),
             },
         )
 
