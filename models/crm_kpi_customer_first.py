@@ -15,7 +15,8 @@ months only, whatever the length of the history.
 The rows are recomputed with the customer figures (``crm.kpi.customer.stat``:
 the same marks, the same grouped statement), for the customers whose
 documents changed in the transaction.  A team or salesperson deleted sets
-the documents' column to empty: their customers are recomputed too.
+the documents' column to empty: their rows go first, and their customers
+are recomputed.
 """
 
 from odoo import api, fields, models
@@ -59,6 +60,14 @@ class CrmKpiCustomerFirst(models.Model):
 
     # a period reads the rows of its company up to its end
     _company_first_idx = models.Index("(company_id, first_at)")
+    # one row per scope, also without team or salesperson; a table
+    # constraint: the partner merge wizard then moves the rows of the merged
+    # partners in a savepoint and drops the ones that collide, instead of
+    # failing (their customers are recomputed after the merge)
+    _scope_uniq = models.Constraint(
+        "UNIQUE NULLS NOT DISTINCT (partner_id, company_id, team_id, user_id)",
+        "One first purchase per customer, company, sales team and salesperson.",
+    )
 
     def init(self):
         self.env[STAT]._kpi_fill()
@@ -72,19 +81,21 @@ class CrmKpiCustomerFirst(models.Model):
     @api.model
     def _kpi_mark_scopes(self, field, ids):
         """Before the sales teams or users ``ids`` are deleted (the documents
-        then lose them): mark the customers of their rows."""
+        then lose them): their rows go (emptied by the foreign key, two of
+        them could fall on one scope), and their customers are recomputed."""
         if not ids:
             return
         self.env[STAT]._kpi_refresh_pending()
         self.env.cr.execute(
             SQL(
-                "SELECT DISTINCT partner_id FROM crm_kpi_customer_first"
-                " WHERE %s = ANY(%s)",
+                "DELETE FROM crm_kpi_customer_first WHERE %s = ANY(%s)"
+                " RETURNING partner_id",
                 SQL.identifier(field),
                 list(ids),
             )
         )
-        partners = [row[0] for row in self.env.cr.fetchall()]
+        partners = {row[0] for row in self.env.cr.fetchall()}
+        self.invalidate_model()
         self.env[STAT]._kpi_mark(partners=partners)
 
 

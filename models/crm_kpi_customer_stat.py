@@ -257,8 +257,8 @@ class CrmKpiCustomerStat(models.Model):
         documents, with every company's own revenue source: one grouped
         statement that deletes the rows without events any more and upserts
         the others (a row whose figures did not change is not rewritten),
-        and replaces the customers' first events per sales team and
-        salesperson (``crm.kpi.customer.first``)."""
+        and does the same with the customers' first events per sales team
+        and salesperson (``crm.kpi.customer.first``)."""
 
         def scope(partner_col, company_col):
             terms = []
@@ -304,16 +304,32 @@ class CrmKpiCustomerStat(models.Model):
                      GROUP BY partner_id, company_id
                 ),
                 -- the first events per scope: the rows of these customers
-                -- are replaced (a merge may have left two rows of one key)
-                firsts_gone AS (
-                    DELETE FROM crm_kpi_customer_first f WHERE %(first_scope)s
-                ),
-                firsts AS (
-                    INSERT INTO crm_kpi_customer_first
-                           (partner_id, company_id, team_id, user_id, first_at)
-                    SELECT partner_id, company_id, team_id, user_id, MIN(at)
+                -- without events any more go, the others are upserted (two
+                -- transactions recomputing one customer leave one row)
+                firsts_new AS (
+                    SELECT partner_id, company_id, team_id, user_id,
+                           MIN(at) AS first_at
                       FROM ev
                      GROUP BY partner_id, company_id, team_id, user_id
+                ),
+                firsts_gone AS (
+                    DELETE FROM crm_kpi_customer_first f
+                     WHERE %(first_scope)s
+                       AND NOT EXISTS (
+                           SELECT 1 FROM firsts_new n
+                            WHERE n.partner_id = f.partner_id
+                              AND n.company_id = f.company_id
+                              AND n.team_id IS NOT DISTINCT FROM f.team_id
+                              AND n.user_id IS NOT DISTINCT FROM f.user_id)
+                ),
+                firsts AS (
+                    INSERT INTO crm_kpi_customer_first AS f
+                           (partner_id, company_id, team_id, user_id, first_at)
+                    SELECT partner_id, company_id, team_id, user_id, first_at
+                      FROM firsts_new
+                        ON CONFLICT (partner_id, company_id, team_id, user_id)
+                        DO UPDATE SET first_at = EXCLUDED.first_at
+                     WHERE f.first_at IS DISTINCT FROM EXCLUDED.first_at
                 ),
                 gone AS (
                     DELETE FROM crm_kpi_customer_stat s

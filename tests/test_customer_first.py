@@ -7,18 +7,24 @@ deleted, the revenue source of the company, and the fill of an empty table.
 The period's computation reads them: a customer whose older order is
 cancelled becomes new."""
 
-from datetime import date, datetime, time
+import threading
+import time
+from datetime import date, datetime
+from datetime import time as day_time
+from functools import partial
+from unittest import mock
 
 from odoo import Command
+from odoo.service.model import retrying
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
 from ..kpi.events import new_partners_sql, partner_set_sql
-from .common import KpiCase
+from .common import KpiCase, RealCursorCase
 
 
 def at(day, hour=12):
-    return datetime.combine(day, time(hour))
+    return datetime.combine(day, day_time(hour))
 
 
 @tagged("post_install", "-at_install")
@@ -376,3 +382,112 @@ class TestCustomerFirstFromInvoices(KpiCase):
         self.assertEqual(
             self.firsts(), {(self.team, self.salesman): at(date(2022, 1, 1))}
         )
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerFirstConcurrent(RealCursorCase):
+    """Two transactions confirm an order of one customer at the same time,
+    on two real connections: A recomputes the customer's first purchases,
+    then B, whose statement starts before A commits.  One row per scope is
+    left, with the earlier of the two dates."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+
+        def make(env):
+            cls.company_id = env.ref("base.main_company").id
+            cls.partner_id = env["res.partner"].create({"name": "KPI First Race"}).id
+            cls.product_id = (
+                env["product.product"]
+                .create({"name": "KPI First Race Widget", "list_price": 1.0})
+                .id
+            )
+
+        cls.run_env(make)
+        cls.order_ids = []
+
+    @classmethod
+    def tearDownClass(cls):
+        def clean(env):
+            orders = env["sale.order"].browse(cls.order_ids).exists()
+            orders._action_cancel()
+            orders.unlink()
+            env["product.product"].browse(cls.product_id).unlink()
+            env["res.partner"].browse(cls.partner_id).unlink()
+
+        cls.run_env(clean, {})
+        super().tearDownClass()
+
+    def waiting(self):
+        """Whether a connection waits on a lock another one holds."""
+        with self.cursor() as cr:
+            cr.execute("SELECT COUNT(*) FROM pg_locks WHERE NOT granted")
+            return cr.fetchone()[0]
+
+    def test_two_transactions_one_customer(self):
+        """A writes its rows and holds its transaction until B's statement
+        waits on them; then A commits.  B's attempt fails to serialize (as
+        Odoo's transactions do when two write one row) and is retried, as
+        Odoo retries a request: one row is left, B's earlier date."""
+        a_done, b_starts = threading.Event(), threading.Event()
+        attempts = []
+
+        def confirm(env, name, when):
+            attempts.append(name)
+            order = env["sale.order"].create(
+                {
+                    # a name of its own: no lock on the sequence
+                    "name": f"KPI-FIRST-RACE-{name}",
+                    "partner_id": self.partner_id,
+                    "company_id": self.company_id,
+                    "order_line": [
+                        Command.create(
+                            {"product_id": self.product_id, "price_unit": 1.0}
+                        )
+                    ],
+                }
+            )
+            order.action_confirm()
+            order.write({"date_order": when, "user_id": False, "team_id": False})
+            self.order_ids.append(order.id)
+            env.flush_all()
+            if name == "B":
+                b_starts.set()
+            env["crm.kpi.customer.stat"]._kpi_refresh_pending()
+            return order.id
+
+        def run_a(env):
+            order_id = confirm(env, "A", datetime(2019, 5, 5, 12))
+            a_done.set()
+            # hold the transaction until B waits on A's rows
+            self.assertTrue(b_starts.wait(30))
+            deadline = time.monotonic() + 30
+            while not self.waiting() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            return order_id
+
+        def run_b(env):
+            self.assertTrue(a_done.wait(30))
+            with mock.patch("odoo.service.model.random.uniform", return_value=0.0):
+                return retrying(
+                    partial(confirm, env, "B", datetime(2019, 4, 4, 12)), env
+                )
+
+        results = {}
+        a = self.in_thread("A", run_a, results, {})
+        b = self.in_thread("B", run_b, results, {})
+        a.join(90)
+        b.join(90)
+        for name in ("A", "B"):
+            self.assertNotIsInstance(results.get(name), Exception, name)
+            self.assertTrue(results.get(name), name)
+        self.assertEqual(attempts, ["A", "B", "B"], "B met A's rows once")
+        with self.cursor() as cr:
+            cr.execute(
+                "SELECT team_id, user_id, first_at FROM crm_kpi_customer_first"
+                " WHERE partner_id = %s AND company_id = %s",
+                [self.partner_id, self.company_id],
+            )
+            rows = cr.fetchall()
+        self.assertEqual(rows, [(None, None, datetime(2019, 4, 4, 12))])
