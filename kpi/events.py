@@ -703,14 +703,15 @@ def known_partners_sql(ctx, scope="company", scope_id=None):
     )
 
 
-def new_partners_sql(ctx, scope="company", scope_id=None):
+def new_partners_sql(ctx, scope="company", scope_id=None, date_from=None):
     """``SELECT partner_id`` of the customers of a scope acquired in the
     period of ``ctx`` (first revenue event of the company in the period, and
     one in the scope), read from the first events alone: the customers of
     :func:`partner_set_sql` with ``is_new AND buyer``, and with ``is_new AND
     act_e`` (the activity window is never shorter than the period: a new
-    customer's events are all in it)."""
-    start, end = ctx.date_start, ctx.date_end
+    customer's events are all in it).  ``date_from``: acquired since that
+    day instead of the period's start (the cohorts' range)."""
+    start = date_from or ctx.date_start
     return SQL(
         """SELECT DISTINCT k.partner_id FROM %(firsts)s
             WHERE k.company_id = %(company)s
@@ -725,7 +726,7 @@ def new_partners_sql(ctx, scope="company", scope_id=None):
         older=firsts_table(ctx.env, "o"),
         company=ctx.company.id,
         start=bound(ctx, start),
-        end=bound(ctx, end),
+        end=bound(ctx, ctx.date_end),
         in_scope=scope_filter(scope, scope_id, alias="k"),
     )
 

@@ -32,7 +32,7 @@ from odoo.tools import SQL
 
 from ..kpi import period as P
 from ..kpi.base import heavy_query_settings
-from ..kpi.events import bound, events_sql, firsts_table, refresh_firsts
+from ..kpi.events import events_sql, new_partners_sql, refresh_firsts
 from .crm_kpi_snapshot import Disagreement
 
 # how many periods back the cohorts of a period go (the period included)
@@ -168,16 +168,7 @@ class CrmKpiCohort(models.Model):
             WITH
             -- the customers whose first event of the company is in the
             -- cohorts' periods: all their events are among those read
-            fresh AS (
-                SELECT DISTINCT f.partner_id FROM %(firsts)s
-                 WHERE f.company_id = %(company)s
-                   AND f.first_at >= %(at_first)s AND f.first_at < %(at_end)s
-                   AND NOT EXISTS (
-                       SELECT 1 FROM %(older)s
-                        WHERE o.partner_id = f.partner_id
-                          AND o.company_id = %(company)s
-                          AND o.first_at < %(at_first)s)
-            ),
+            fresh AS (%(fresh)s),
             -- their events in one read, each with the day and the team of
             -- the customer's first event (the first by number that day)
             pe AS (
@@ -207,11 +198,7 @@ class CrmKpiCohort(models.Model):
             # the events of the cohorts' periods: whether a customer bought
             # before them is read from the first events
             events=events_sql(ctx, end, starts[0], campaign=False),
-            firsts=firsts_table(self.env, "f"),
-            older=firsts_table(self.env, "o"),
-            company=ctx.company.id,
-            at_first=bound(ctx, starts[0]),
-            at_end=bound(ctx, end),
+            fresh=new_partners_sql(ctx, date_from=starts[0]),
             starts=starts,
             bounds=[*starts, end],
             start=ctx.date_start,
