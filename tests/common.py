@@ -156,6 +156,37 @@ class KpiCase(TransactionCase):
             order.date_order = when
         return orders
 
+    def make_movable_order(self, partner, user, amount, when, company_name):
+        """A second company ``company_name`` (allowed to the test user), and
+        a confirmed order of ``partner`` in the test company, by ``user``,
+        dated ``when``, without sales team nor pricelist (both of a company):
+        an order that can move to the second company.  Returns both."""
+        other = self.env["res.company"].create(
+            {"name": company_name, "currency_id": self.usd.id}
+        )
+        self.env.user.company_ids |= other
+        order = (
+            self.env["sale.order"]
+            .with_company(self.company)
+            .create(
+                {
+                    "partner_id": partner.id,
+                    "company_id": self.company.id,
+                    "user_id": user.id,
+                    "team_id": False,
+                    "pricelist_id": False,
+                    "order_line": [
+                        Command.create(
+                            {"product_id": self.product.id, "price_unit": amount}
+                        )
+                    ],
+                }
+            )
+        )
+        order.action_confirm()
+        order.date_order = when
+        return other, order
+
     @classmethod
     def make_leads(cls, specs):
         """``specs``: dicts with created (datetime), optional status
@@ -270,6 +301,16 @@ class RealCursorCase(BaseCase):
         thread = threading.Thread(target=target, name=name)
         thread.start()
         return thread
+
+    @staticmethod
+    def remove_orders(env, order_ids, product_id, partner_id):
+        """The orders (cancelled first), product and customer a test
+        committed: gone."""
+        orders = env["sale.order"].browse(order_ids).exists()
+        orders._action_cancel()
+        orders.unlink()
+        env["product.product"].browse(product_id).unlink()
+        env["res.partner"].browse(partner_id).unlink()
 
     @classmethod
     def remove_periods(cls, env, company_ids, granularity=None, starts=None):

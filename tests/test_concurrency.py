@@ -68,11 +68,7 @@ class TestConcurrentComputation(RealCursorCase):
     def tearDownClass(cls):
         def clean(env):
             cls.remove_periods(env, [cls.company_id], "month", [MARCH])
-            orders = env["sale.order"].browse(cls.order_ids)
-            orders._action_cancel()
-            orders.unlink()
-            env["product.product"].browse(cls.product_id).unlink()
-            env["res.partner"].browse(cls.partner_id).unlink()
+            cls.remove_orders(env, cls.order_ids, cls.product_id, cls.partner_id)
 
         cls.run_env(clean, {})
         super().tearDownClass()

@@ -154,30 +154,9 @@ class TestCustomerFirstInStep(KpiCase):
         )
 
     def test_document_company_changes(self):
-        company_b = self.env["res.company"].create(
-            {"name": "KPI First Co B", "currency_id": self.usd.id}
+        company_b, order = self.make_movable_order(
+            self.p, self.manager, 300.0, at(date(2023, 5, 5)), "KPI First Co B"
         )
-        self.env.user.company_ids |= company_b
-        order = (
-            self.env["sale.order"]
-            .with_company(self.company)
-            .create(
-                {
-                    "partner_id": self.p.id,
-                    "company_id": self.company.id,
-                    "user_id": self.manager.id,
-                    "team_id": False,
-                    "pricelist_id": False,
-                    "order_line": [
-                        Command.create(
-                            {"product_id": self.product.id, "price_unit": 300.0}
-                        )
-                    ],
-                }
-            )
-        )
-        order.action_confirm()
-        order.date_order = at(date(2023, 5, 5))
         self.assertEqual(
             self.rows(self.p)[self.env["crm.team"], self.manager],
             at(date(2023, 5, 5)),
@@ -410,11 +389,7 @@ class TestCustomerFirstConcurrent(RealCursorCase):
     @classmethod
     def tearDownClass(cls):
         def clean(env):
-            orders = env["sale.order"].browse(cls.order_ids).exists()
-            orders._action_cancel()
-            orders.unlink()
-            env["product.product"].browse(cls.product_id).unlink()
-            env["res.partner"].browse(cls.partner_id).unlink()
+            cls.remove_orders(env, cls.order_ids, cls.product_id, cls.partner_id)
 
         cls.run_env(clean, {})
         super().tearDownClass()

@@ -540,34 +540,13 @@ class TestCustomerFiguresInStep(CustomerValueCase):
         """o4 (300, 50 days ago, by the manager) moves to company B: A keeps
         o1 o2 o3 (1800 in 3 events); B has 300, first bought 50 days ago
         (new); both companies allowed: 2100 in 4 events."""
-        company_b = self.env["res.company"].create(
-            {"name": "KPI Step Co B", "currency_id": self.usd.id}
+        company_b, o4 = self.make_movable_order(
+            self.p,
+            self.manager,
+            300.0,
+            datetime.combine(self.ago(50), time(12)),
+            "KPI Step Co B",
         )
-        self.env.user.company_ids |= company_b
-        o4 = (
-            self.env["sale.order"]
-            .with_company(self.company)
-            .create(
-                {
-                    "partner_id": self.p.id,
-                    "company_id": self.company.id,
-                    "user_id": self.manager.id,
-                    "team_id": False,
-                    "pricelist_id": False,
-                    "order_line": [
-                        Command.create(
-                            {
-                                "product_id": self.product.id,
-                                "product_uom_qty": 1,
-                                "price_unit": 300.0,
-                            }
-                        )
-                    ],
-                }
-            )
-        )
-        o4.action_confirm()
-        o4.date_order = datetime.combine(self.ago(50), time(12))
         self.assertFigures(self.p, 2100.0, 4, 100, 20, "active")
         o4.with_company(company_b).write({"company_id": company_b.id})
         self.assertFigures(self.p, 1800.0, 3, 100, 20, "active")
