@@ -135,12 +135,22 @@ class CrmKpiValue(models.Model):
         if aggregate_spec == "value:sum":
             t = self._table
             col = lambda name: SQL.identifier(t, name)  # noqa: E731
+            # the KPI's grouping comes from a join, not a subquery per
+            # group: the planner priced that subquery once for each of the
+            # groups it expected (a quarter of a million on 68,000 values)
+            # and compiled the query with JIT for 1.5 s of a 0.3 s read
+            alias = query.make_alias(t, "kpi_grouping")
+            query.add_join(
+                "LEFT JOIN",
+                alias,
+                "crm_kpi_definition",
+                SQL("%s = %s", SQL.identifier(alias, "id"), col("kpi_id")),
+            )
             return SQL(
                 """CASE
                      WHEN COUNT(*) = 1 THEN MAX(%(value)s)
                      WHEN MIN(%(kpi)s) <> MAX(%(kpi)s) THEN NULL
-                     ELSE CASE (SELECT d.grouping FROM crm_kpi_definition d
-                                 WHERE d.id = MIN(%(kpi)s))
+                     ELSE CASE MIN(%(grouping)s)
                        WHEN 'sum' THEN SUM(%(value)s)
                        WHEN 'ratio' THEN SUM(%(num)s) / NULLIF(SUM(%(den)s), 0)
                                          * MAX(%(factor)s)
@@ -157,8 +167,62 @@ class CrmKpiValue(models.Model):
                 den=col("denominator"),
                 factor=col("factor"),
                 start=col("date_start"),
+                grouping=SQL.identifier(alias, "grouping"),
             )
         return super()._read_group_select(aggregate_spec, query)
+
+    def _web_read_group_groupby_formatter(self, groupby_spec, values):
+        """The web client's label and domain of a group-by value, made once
+        per distinct value instead of once per cell: the Overview's pivot by
+        salesperson, KPI and month has 68,000 cells but only a few hundred
+        salespeople, KPIs and months, and the per-cell labels (a sudo
+        environment for each name, babel for each month) took most of its
+        time."""
+        formatter = super()._web_read_group_groupby_formatter(groupby_spec, values)
+        made = {}
+
+        def formatter_once(value):
+            try:
+                return made[value]
+            except KeyError:
+                made[value] = formatter(value)
+                return made[value]
+            except TypeError:  # an unhashable value: not kept
+                return formatter(value)
+
+        return formatter_once
+
+    def _web_read_group_format(self, groupby, aggregates, groups):
+        """``web``'s formatting of the groups for the web client, but for
+        each group's domain: the conjunction of its group-bys' domains is
+        written out in prefix notation (an ``&`` per extra operand), where
+        ``web`` parses them into domain objects and flattens them again,
+        which for the 68,000 cells of the pivot by salesperson cost more
+        than the grouped read itself.  Both domains select the same records
+        (tested); labels, values and folds are ``web``'s."""
+        if self._web_read_group_field_expand(groupby):
+            return super()._web_read_group_format(groupby, aggregates, groups)
+        result = [{} for __ in groups]
+        if not groups:
+            return result
+        columns = list(zip(*groups))
+        parts = [[] for __ in groups]
+        for groupby_spec, values in zip(groupby, columns, strict=False):
+            formatter = self._web_read_group_groupby_formatter(groupby_spec, values)
+            for value, dict_group, part in zip(values, result, parts, strict=True):
+                dict_group[groupby_spec], domain = formatter(value)
+                if domain:
+                    part.append(domain)
+        for dict_group, part in zip(result, parts, strict=True):
+            dict_group["__extra_domain"] = ["&"] * (len(part) - 1) + [
+                term for domain in part for term in domain
+            ]
+        for aggregate_spec, values in zip(
+            aggregates, columns[len(groupby) :], strict=True
+        ):
+            for value, dict_group in zip(values, result, strict=True):
+                dict_group[aggregate_spec] = value
+        return result
 
     # ------------------------------------------------------------------
     # Drill-down

@@ -16,6 +16,7 @@ Per grouping, January and February hold:
 
 from datetime import date
 
+from odoo.fields import Domain
 from odoo.tests import tagged
 
 from ..kpi.base import Result, count, ratio
@@ -196,3 +197,47 @@ class TestGrouping(KpiCase):
         self.assertEqual(len(groups), 2)
         for g in groups:
             self.assertIn(g["value:sum"], (None, False))
+
+    def test_pivot_cells_select_their_values(self):
+        """The Overview pivot's cells (rows: salesperson then KPI, columns:
+        month, every grouping set of its first load): each cell's domain is
+        the one ``web`` builds, up to its nesting, and selects exactly the
+        values the cell counts; labels are ``web``'s."""
+        from odoo.addons.web.models.models import Base
+
+        Value = self.env["crm.kpi.value"]
+        domain = [("company_id", "=", self.company.id)]
+        sets = [
+            (),
+            ("date_start:month",),
+            ("user_id",),
+            ("user_id", "date_start:month"),
+            ("user_id", "kpi_id"),
+            ("user_id", "kpi_id", "date_start:month"),
+        ]
+        aggregates = ("value:sum", "__count")
+        order = "user_id, kpi_id, date_start:month"
+        formatted = Value.formatted_read_grouping_sets(
+            domain, sets, aggregates, order=order
+        )
+        raw = Value._read_grouping_sets(domain, sets, aggregates, order=order)
+        self.assertEqual(len(formatted[-1]), 2 * len(EXPECTED))
+        for groupby, groups, rows in zip(sets, formatted, raw, strict=True):
+            web = Base._web_read_group_format(Value, groupby, aggregates, rows)
+            self.assertEqual(len(groups), len(web))
+            for ours, theirs in zip(groups, web, strict=True):
+                with self.subTest(groupby=groupby, group=ours):
+                    self.assertEqual(
+                        {k: v for k, v in ours.items() if k != "__extra_domain"},
+                        {k: v for k, v in theirs.items() if k != "__extra_domain"},
+                    )
+                    self.assertEqual(
+                        Domain(ours["__extra_domain"]),
+                        Domain(theirs["__extra_domain"]),
+                    )
+                    self.assertEqual(
+                        Value.search_count(
+                            Domain(domain) & Domain(ours["__extra_domain"])
+                        ),
+                        ours["__count"],
+                    )
