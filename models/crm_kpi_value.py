@@ -205,7 +205,7 @@ class CrmKpiValue(models.Model):
         result = [{} for __ in groups]
         if not groups:
             return result
-        columns = list(zip(*groups))
+        columns = list(zip(*groups, strict=True))
         parts = [[] for __ in groups]
         for groupby_spec, values in zip(groupby, columns, strict=False):
             formatter = self._web_read_group_groupby_formatter(groupby_spec, values)
