@@ -1,4 +1,5 @@
 import json
+from contextlib import contextmanager
 
 from odoo.exceptions import UserError
 from odoo.tests import tagged
@@ -228,6 +229,37 @@ class TestNetNewAndReactivation(KpiCase):
         team = self.values(self.snapshots, "team", self.team.id)
         action = team["new_customers"].action_open_numerator()
         self.assertEqual(Partner.search(action["domain"]), found)
+
+    def test_drill_list_request_reads_the_set_once(self):
+        """The list's request (its page and its count) runs the customers'
+        query once and reads its values as one array; the page and the
+        count are those of the plain search.  The action's recount too."""
+        v = self.values(self.snapshots)
+        churn = v["churn_rate"]
+        action = churn.action_open_denominator()
+        Partner = self.env["res.partner"].with_context(**action["context"])
+        expected = Partner.search(action["domain"], order="id")
+        self.assertEqual(len(expected), churn.denominator)
+        self.assertGreater(len(expected), 40)
+        self.env.invalidate_all()
+        queries = []
+        with contextmanager(self._patchExecute)(queries):
+            data = Partner.web_search_read(
+                action["domain"], {"display_name": {}}, limit=40, order="id"
+            )
+        self.assertEqual(data["length"], len(expected))
+        self.assertEqual([r["id"] for r in data["records"]], expected[:40].ids)
+        # the window's events are read by one query, the page and the count
+        # read the array (no second reading of the orders)
+        reads = [q for q in queries if "WITH f AS" in q]
+        self.assertEqual(len(reads), 1, "\n".join(reads))
+        self.assertEqual(sum("::int4[]" in q for q in queries), 2)
+        # the recount of the action: the same number, one reading
+        queries.clear()
+        with contextmanager(self._patchExecute)(queries):
+            action = churn.action_open_denominator()
+        self.assertNotIn("crm_kpi_drill", action["context"])
+        self.assertEqual(len([q for q in queries if "WITH f AS" in q]), 1)
 
     def test_drill_reference_errors(self):
         Partner = self.env["res.partner"]
