@@ -240,9 +240,10 @@ class CrmKpiFamily(models.AbstractModel):
             model, num if part == "numerator" else den, rows_sql, where
         )
 
-    def _kpi_drill_tickets(self, code, scope, scope_id, part):
+    def _kpi_drill_tickets(self, code, scope, scope_id, part, rows_sql=None):
         """:meth:`_kpi_drill_set` of a family whose rows are tickets
-        selecting ``team_id`` and ``user_id``, in a helpdesk scope."""
+        selecting ``team_id`` and ``user_id``, in a helpdesk scope
+        (``rows_sql``: those rows, default :meth:`_rows_sql`)."""
         if scope == "helpdesk_team":
             where = SQL("team_id = %s", scope_id)
         elif scope == "agent":
@@ -250,7 +251,7 @@ class CrmKpiFamily(models.AbstractModel):
         else:
             where = SQL("TRUE")
         return self._kpi_drill_set(
-            "helpdesk.ticket", code, part, self._rows_sql(), where
+            "helpdesk.ticket", code, part, rows_sql or self._rows_sql(), where
         )
 
     def _fetch_heavy(self, query):

@@ -426,12 +426,21 @@ class TestServiceKpi(KpiCase):
             january["tickets_closed"].action_open_numerator()["domain"]
         )
         self.assertIn(t7, closed)
+        # the list holds what the value counts, its close read from the
+        # stage history (the ticket's last close is in February)
+        self.assertEqual(len(closed), 6)
         backlog = self.env["helpdesk.ticket"].search(
             january["ticket_backlog"].action_open_numerator()["domain"]
         )
         self.assertEqual(backlog, self.t5)
         february = self.values(self.compute("month", date(2026, 2, 1)))
         self.assertKpi(february, "tickets_closed", 1)
+        self.assertEqual(
+            self.env["helpdesk.ticket"].search(
+                february["tickets_closed"].action_open_numerator()["domain"]
+            ),
+            t7,
+        )
         self.assertKpi(february, "tickets_opened", 0)
         # T7 reopened in February and closed again: 1 / 1
         self.assertKpi(february, "reopen_rate", 100.0)
