@@ -7,7 +7,8 @@ lost in the period, the deals won, the tickets handled), as the ids that a
 for a hundred thousand customers; the drill-down action sends instead
 ``[("crm_kpi_drill_of", "=", "<value id>:<part>")]``, and the models that
 such lists show inherit this mixin, whose search method turns that
-reference back into the family's query, run inside each page's ``SELECT``.
+reference back into the family's query, run inside each page's ``SELECT``
+(in a list's request, once for the page and its count).
 """
 
 import json
