@@ -19,7 +19,7 @@ from odoo.tools import SQL
 from ..kpi.base import COMPANY, heavy_query_settings, na
 from ..kpi.events import revenue_events_total
 from ..kpi.translate import _lt
-from .crm_kpi_drillable import DRILL_ONCE, DrillValues, ids_domain
+from .crm_kpi_drillable import ids_domain
 
 _logger = logging.getLogger(__name__)
 
@@ -94,10 +94,7 @@ class CrmKpiFamily(models.AbstractModel):
         if not rule:
             return None
         heavy_query_settings(self.ctx)
-        # the family's query runs once, its values then read as one array
-        records = self.env[model].with_context(
-            active_test=False, **{DRILL_ONCE: DrillValues()}
-        )
+        records = self.env[model].with_context(active_test=False)
         if rule == "count":
             return float(records.search_count(domain))
         if rule in ("amount", "margin"):
