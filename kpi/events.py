@@ -665,30 +665,6 @@ def refresh_firsts(env):
         env["crm.kpi.customer.stat"]._kpi_refresh_pending()
 
 
-def earlier_event_sql(ctx, partner, before, scope=None, scope_id=None, gate=None):
-    """``SELECT 1 AS hit ... LIMIT 1``: a row when the customer ``partner``
-    (an SQL expression of a commercial partner id) has a revenue event of
-    the company dated before the ``at`` bound ``before`` (in the scope when
-    given), read from the first events (:func:`firsts_table`); asked only
-    when the SQL condition ``gate`` holds.  Meant for a ``LATERAL`` join,
-    where PostgreSQL reads it row by row by the customer's index."""
-    gate = SQL("AND %s", gate) if gate is not None else SQL("")
-    return SQL(
-        """SELECT 1 AS hit FROM %(firsts)s
-            WHERE k.partner_id = %(partner)s %(gate)s
-              AND k.company_id = %(company)s
-              AND k.first_at < %(before)s
-              AND %(in_scope)s
-            LIMIT 1""",
-        firsts=firsts_table(ctx.env, "k"),
-        partner=partner,
-        gate=gate,
-        company=ctx.company.id,
-        before=before,
-        in_scope=scope_filter(scope, scope_id, alias="k"),
-    )
-
-
 def known_partners_sql(ctx, scope="company", scope_id=None):
     """``SELECT partner_id`` of every customer of a scope who bought before
     the period of ``ctx`` (the ``known_before`` customers of
@@ -731,6 +707,21 @@ def new_partners_sql(ctx, scope="company", scope_id=None, date_from=None):
     )
 
 
+def events_between_sql(alias, date_from, date_to):
+    """The number of events of the first-events row ``alias`` whose ``at`` is
+    in ``[date_from, date_to)`` (two :func:`bound` values): its sorted
+    ``event_ats`` searched twice (``width_bucket`` gives the number of
+    elements up to a value; ``at`` is a timestamp, to the microsecond)."""
+    ats = SQL.identifier(alias, "event_ats")
+
+    def before(moment):
+        return SQL(
+            "width_bucket(%s::timestamp - INTERVAL '1 microsecond', %s)", moment, ats
+        )
+
+    return SQL("(%s - %s)", before(date_to), before(date_from))
+
+
 def partner_set_sql(ctx, condition, scope="company", scope_id=None):
     """``SELECT partner_id`` of the customers of a scope who bought in the
     activity window before the period of ``ctx`` or in the period, and
@@ -738,58 +729,69 @@ def partner_set_sql(ctx, condition, scope="company", scope_id=None):
     ``act_e``, ``buyer``, ``events``, ``is_new`` and ``known_before``),
     classified as :func:`period_summary` counts them.
 
-    One pass reads the events of ``[start - W, end)``, and of them only the
-    customer, scope and moment; whether a customer bought before that is
-    asked of his first events, customer by customer, and only of those the
-    window does not tell (:func:`earlier_event_sql`)."""
+    Read from the first events alone (:func:`firsts_table`): each row's
+    events in a window are counted in its sorted ``event_ats``
+    (:func:`events_between_sql`), so no document is read.  A customer with
+    one row in the company (one sales team and salesperson: the usual case)
+    has the flags of that row; the flags of the others are grouped over
+    their rows (true when true on one row of the scope; ``is_new`` from
+    every row of the company)."""
     start, end = ctx.date_start, ctx.date_end
-    lower = ctx.window_start(start)
-    in_scope = scope_filter(scope, scope_id)
+    lower, e_from = (
+        bound(ctx, ctx.window_start(start)),
+        bound(ctx, ctx.window_start(end)),
+    )
+    start, end = bound(ctx, start), bound(ctx, end)
+    # the rows of the company's customers up to the period's end: those of
+    # the customers with one row, then those of the others (a partial
+    # index), each read once, in parallel workers for the first
+    rows = SQL(
+        "%s WHERE k.company_id = %s AND k.first_at < %s",
+        firsts_table(ctx.env, "k"),
+        ctx.company.id,
+        end,
+    )
     return SQL(
         """
-        WITH f AS (
+        WITH flags AS (
+            SELECT k.partner_id,
+                   %(act_s)s > 0 AS act_s,
+                   %(act_e)s > 0 AS act_e,
+                   %(events)s > 0 AS buyer,
+                   %(events)s AS events,
+                   k.first_at < %(start)s AS known_before,
+                   k.first_at >= %(start)s AS is_new
+              FROM %(rows)s AND k.partner_rows = 1 AND %(in_scope)s
+               AND %(present)s > 0
+            UNION ALL
             SELECT partner_id,
-                   -- the customer's first event in the window, of any scope
-                   MIN(at) AS first_at,
-                   COALESCE(BOOL_OR(at < %(start)s) FILTER (WHERE %(in_scope)s),
-                            FALSE) AS act_s,
-                   COALESCE(BOOL_OR(at >= %(e_from)s) FILTER (WHERE %(in_scope)s),
-                            FALSE) AS act_e,
-                   COALESCE(BOOL_OR(at >= %(start)s) FILTER (WHERE %(in_scope)s),
-                            FALSE) AS buyer,
-                   COUNT(*) FILTER (WHERE at >= %(start)s AND %(in_scope)s) AS events
-              FROM (%(events)s) ev
+                   COALESCE(BOOL_OR(act_s) FILTER (WHERE in_scope), FALSE),
+                   COALESCE(BOOL_OR(act_e) FILTER (WHERE in_scope), FALSE),
+                   COALESCE(SUM(events) FILTER (WHERE in_scope), 0) > 0,
+                   COALESCE(SUM(events) FILTER (WHERE in_scope), 0),
+                   COALESCE(BOOL_OR(first_at < %(start)s) FILTER (WHERE in_scope),
+                            FALSE),
+                   MIN(first_at) >= %(start)s
+              FROM (
+                SELECT k.partner_id, k.first_at,
+                       %(in_scope)s AS in_scope,
+                       %(present)s > 0 AS present,
+                       %(act_s)s > 0 AS act_s,
+                       %(act_e)s > 0 AS act_e,
+                       %(events)s AS events
+                  FROM %(rows)s AND k.partner_rows > 1
+              ) r
              GROUP BY partner_id
-            HAVING BOOL_OR(%(in_scope)s)
-        ),
-        -- asked only of the customers the window does not tell about
-        flags AS (
-            SELECT f.partner_id, f.act_s, f.act_e, f.buyer, f.events,
-                   f.act_s OR known.hit IS NOT NULL AS known_before,
-                   f.first_at >= %(start)s AND earlier.hit IS NULL AS is_new
-              FROM f
-              LEFT JOIN LATERAL (%(known_earlier)s) known ON TRUE
-              LEFT JOIN LATERAL (%(any_earlier)s) earlier ON TRUE
+            HAVING BOOL_OR(present AND in_scope)
         )
         SELECT partner_id FROM flags WHERE %(condition)s
         """,
-        events=events_sql(ctx, end, lower, campaign=False),
-        e_from=bound(ctx, ctx.window_start(end)),
-        start=bound(ctx, start),
-        in_scope=in_scope,
-        known_earlier=earlier_event_sql(
-            ctx,
-            SQL("f.partner_id"),
-            bound(ctx, lower),
-            scope,
-            scope_id,
-            gate=SQL("NOT f.act_s"),
-        ),
-        any_earlier=earlier_event_sql(
-            ctx,
-            SQL("f.partner_id"),
-            bound(ctx, lower),
-            gate=SQL("f.first_at >= %s", bound(ctx, start)),
-        ),
+        rows=rows,
+        in_scope=scope_filter(scope, scope_id, alias="k"),
+        present=events_between_sql("k", lower, end),
+        act_s=events_between_sql("k", lower, start),
+        act_e=events_between_sql("k", e_from, end),
+        events=events_between_sql("k", start, end),
+        start=start,
         condition=condition,
     )

@@ -12,6 +12,13 @@ is read here instead of from every event since the beginning: the period's
 computation, the cohorts and the drill-downs read the events of the recent
 months only, whatever the length of the history.
 
+Each row also keeps the moments of all its events (``event_ats``, sorted)
+and how many rows its customer has in the company (``partner_rows``): the
+drill-downs of the customers active at a period's start or end, lost,
+retained or reactivated count a row's events in each window with two binary
+searches of the array, and classify a customer with one row without
+grouping, instead of reading the documents of the activity window.
+
 The rows are recomputed with the customer figures (``crm.kpi.customer.stat``:
 the same marks, the same grouped statement), for the customers whose
 documents changed in the transaction.  A team or salesperson deleted sets
@@ -57,9 +64,22 @@ class CrmKpiCustomerFirst(models.Model):
         help="When the customer's first revenue event of this company, sales "
         "team and salesperson happened.",
     )
+    partner_rows = fields.Integer(
+        "Scopes of the Customer",
+        readonly=True,
+        help="How many rows the customer has in this company (one per sales "
+        "team and salesperson he bought from).",
+    )
+    # ``event_ats`` (``timestamp[]``, created with the table's fill: the ORM
+    # has no array field): the moments of every revenue event of the row,
+    # ascending, as ``first_at``.  Whether a customer bought in a window of
+    # a period is counted in it (``kpi/events.py``, ``events_between_sql``)
+    # instead of reading the window's documents.
 
     # a period reads the rows of its company up to its end
     _company_first_idx = models.Index("(company_id, first_at)")
+    # the customers with several rows, grouped apart (kpi/events.py)
+    _company_several_idx = models.Index("(company_id, first_at) WHERE partner_rows > 1")
     # one row per scope, also without team or salesperson; a table
     # constraint: the partner merge wizard then moves the rows of the merged
     # partners in a savepoint and drops the ones that collide, instead of

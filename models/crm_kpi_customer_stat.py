@@ -28,7 +28,7 @@ from odoo import api, fields, models, tools
 from odoo.fields import Domain
 from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
-from odoo.tools.sql import column_exists, table_exists
+from odoo.tools.sql import column_exists, create_column, table_exists
 
 _logger = logging.getLogger(__name__)
 
@@ -91,20 +91,38 @@ class CrmKpiCustomerStat(models.Model):
     @api.model
     def _kpi_fill(self):
         """Fill the customer figures and first events set-wise at install
-        (and on an upgrade that creates one of their tables): one grouped
+        (and on an upgrade that creates one of their tables or leaves rows
+        without their events): one grouped
         statement over all the documents, once both tables exist (each
         model's ``init`` asks)."""
         cr = self.env.cr
         tables = ("crm_kpi_customer_stat", "crm_kpi_customer_first")
         if not all(table_exists(cr, table) for table in tables):
             return
+        if not column_exists(cr, "crm_kpi_customer_first", "partner_rows"):
+            # an upgrade: the table gets its new fields after this one
+            return
+        if not column_exists(cr, "crm_kpi_customer_first", "event_ats"):
+            # the moments of a scope's events: an array, which the ORM has
+            # no field for (crm.kpi.customer.first)
+            create_column(
+                cr,
+                "crm_kpi_customer_first",
+                "event_ats",
+                "timestamp[]",
+                "Moments of the revenue events of the customer in this scope",
+            )
         cr.execute(
             SQL(
                 "SELECT EXISTS (SELECT 1 FROM crm_kpi_customer_stat),"
-                " EXISTS (SELECT 1 FROM crm_kpi_customer_first)"
+                " EXISTS (SELECT 1 FROM crm_kpi_customer_first),"
+                # rows of a version without their events (an upgrade)
+                " EXISTS (SELECT 1 FROM crm_kpi_customer_first"
+                "          WHERE event_ats IS NULL OR partner_rows IS NULL)"
             )
         )
-        if not all(cr.fetchone()):
+        stats, firsts, incomplete = cr.fetchone()
+        if not (stats and firsts) or incomplete:
             self._kpi_refresh()
 
     # -- marking ---------------------------------------------------------------
@@ -308,7 +326,10 @@ class CrmKpiCustomerStat(models.Model):
                 -- transactions recomputing one customer leave one row)
                 firsts_new AS (
                     SELECT partner_id, company_id, team_id, user_id,
-                           MIN(at) AS first_at
+                           MIN(at) AS first_at,
+                           ARRAY_AGG(at ORDER BY at) AS event_ats,
+                           (COUNT(*) OVER (PARTITION BY partner_id, company_id))::int
+                               AS partner_rows
                       FROM ev
                      GROUP BY partner_id, company_id, team_id, user_id
                 ),
@@ -324,12 +345,18 @@ class CrmKpiCustomerStat(models.Model):
                 ),
                 firsts AS (
                     INSERT INTO crm_kpi_customer_first AS f
-                           (partner_id, company_id, team_id, user_id, first_at)
-                    SELECT partner_id, company_id, team_id, user_id, first_at
+                           (partner_id, company_id, team_id, user_id, first_at,
+                            event_ats, partner_rows)
+                    SELECT partner_id, company_id, team_id, user_id, first_at,
+                           event_ats, partner_rows
                       FROM firsts_new
                         ON CONFLICT (partner_id, company_id, team_id, user_id)
-                        DO UPDATE SET first_at = EXCLUDED.first_at
-                     WHERE f.first_at IS DISTINCT FROM EXCLUDED.first_at
+                        DO UPDATE SET first_at = EXCLUDED.first_at,
+                                      event_ats = EXCLUDED.event_ats,
+                                      partner_rows = EXCLUDED.partner_rows
+                     WHERE (f.first_at, f.event_ats, f.partner_rows)
+                           IS DISTINCT FROM (EXCLUDED.first_at, EXCLUDED.event_ats,
+                                             EXCLUDED.partner_rows)
                 ),
                 gone AS (
                     DELETE FROM crm_kpi_customer_stat s

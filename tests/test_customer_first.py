@@ -19,12 +19,62 @@ from odoo.service.model import retrying
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
-from ..kpi.events import new_partners_sql, partner_set_sql
+from ..kpi.events import (
+    firsts_table,
+    new_partners_sql,
+    partner_set_sql,
+    period_summary,
+)
 from .common import KpiCase, RealCursorCase
 
 
 def at(day, hour=12):
     return datetime.combine(day, day_time(hour))
+
+
+def check_events(case, partner, company):
+    """The events kept on the rows of ``partner`` in ``company`` (every
+    moment, ascending, and the rows of the customer) are those of its
+    revenue documents, per sales team and salesperson."""
+    env = case.env
+    expected = {}
+    if company.kpi_revenue_source == "invoice":
+        moves = env["account.move"].search(
+            [
+                ("state", "=", "posted"),
+                ("move_type", "in", ("out_invoice", "out_refund")),
+                ("company_id", "=", company.id),
+                ("commercial_partner_id", "=", partner.id),
+            ]
+        )
+        for move in moves:
+            key = (move.team_id.id or None, move.invoice_user_id.id or None)
+            expected.setdefault(key, []).append(at(move.invoice_date, 0))
+    else:
+        orders = env["sale.order"].search(
+            [
+                ("state", "=", "sale"),
+                ("company_id", "=", company.id),
+                ("partner_id.commercial_partner_id", "=", partner.id),
+            ]
+        )
+        for order in orders:
+            key = (order.team_id.id or None, order.user_id.id or None)
+            expected.setdefault(key, []).append(order.date_order)
+    rows = env.execute_query(
+        SQL(
+            """SELECT team_id, user_id, event_ats, partner_rows FROM %s
+                WHERE k.partner_id = %s AND k.company_id = %s""",
+            firsts_table(env, "k"),
+            partner.id,
+            company.id,
+        )
+    )
+    case.assertEqual(
+        {(team, user): list(ats) for team, user, ats, __ in rows},
+        {key: sorted(ats) for key, ats in expected.items()},
+    )
+    case.assertEqual({n for *__, n in rows}, {len(rows)} if rows else set())
 
 
 @tagged("post_install", "-at_install")
@@ -57,7 +107,7 @@ class TestCustomerFirstInStep(KpiCase):
             ]
         )
 
-    def rows(self, partner, company=None):
+    def rows(self, partner, company=None, check=True):
         """``{(team, user): first_at}`` of ``partner`` in the company, read
         through a search (which recomputes what this transaction marked)."""
         found = self.env["crm.kpi.customer.first"].search(
@@ -68,6 +118,8 @@ class TestCustomerFirstInStep(KpiCase):
         )
         keys = [(r.team_id, r.user_id) for r in found]
         self.assertEqual(len(keys), len(set(keys)), "one row per scope")
+        if check:
+            check_events(self, partner, company or self.company)
         return {(r.team_id, r.user_id): r.first_at for r in found}
 
     def test_initial(self):
@@ -222,7 +274,17 @@ class TestCustomerFirstInStep(KpiCase):
         before = self.rows(self.p)
         self.env.cr.execute("DELETE FROM crm_kpi_customer_first")
         self.env["crm.kpi.customer.first"].invalidate_model()
-        self.assertEqual(self.rows(self.p), {})
+        self.assertEqual(self.rows(self.p, check=False), {})
+        self.env["crm.kpi.customer.first"].init()
+        self.assertEqual(self.rows(self.p), before)
+
+    def test_fill_of_rows_without_their_events(self):
+        """An upgrade from a version whose rows had no events fills them."""
+        before = self.rows(self.p)
+        self.env.cr.execute(
+            "UPDATE crm_kpi_customer_first SET event_ats = NULL, partner_rows = NULL"
+        )
+        self.env["crm.kpi.customer.first"].invalidate_model()
         self.env["crm.kpi.customer.first"].init()
         self.assertEqual(self.rows(self.p), before)
 
@@ -281,6 +343,63 @@ class TestCustomerFirstInStep(KpiCase):
         nov_a = ("month", date(2026, 11, 1), "team", self.team.id, "act_e")
         self.assertEqual(found[nov_a], {s.id})
 
+    def test_customer_sets_from_the_events(self):
+        """November 2026, W = 31 days (window of the start from 2026-10-01,
+        of the end from 2026-10-31), with P of the class (team A: 2025-01-10
+        and 2026-11-05; team B, manager: 2026-03-20) and:
+
+        - R: 2026-10-02 (team B, manager): lost;
+        - S: 2026-11-20 (team A), 2026-11-25 (team B): new;
+        - T: 2026-10-15 and 2026-11-10 (team A): retained;
+        - U: 2026-10-20 (team A), 2026-11-15 (team B, manager): retained in
+          the company, lost in team A and by the salesman, back (not new,
+          not active at the start) in team B and with the manager.
+
+        The sets read from the rows' events are the ones worked out here,
+        and as many as the period's counts."""
+        r, s, t, u = self.make_customers(4, "First sets")
+        manager = {"team": self.team_b, "user": self.manager}
+        self.make_orders(
+            [
+                {"partner": r, "date": at(date(2026, 10, 2)), **manager},
+                {"partner": s, "date": at(date(2026, 11, 20))},
+                {"partner": s, "date": at(date(2026, 11, 25)), "team": self.team_b},
+                {"partner": t, "date": at(date(2026, 10, 15))},
+                {"partner": t, "date": at(date(2026, 11, 10))},
+                {"partner": u, "date": at(date(2026, 10, 20))},
+                {"partner": u, "date": at(date(2026, 11, 15)), **manager},
+            ]
+        )
+        for partner in (self.p, r, s, t, u):
+            check_events(self, partner, self.company)
+        self.company.kpi_activity_window_days = 31
+        p = self.p
+        expected = {
+            ("company", None): ({r, t, u}, {r}, {p, t, u}, {p, s, t, u}),
+            ("team", self.team.id): ({t, u}, {u}, {p, t}, {p, s, t}),
+            ("team", self.team_b.id): ({r}, {r}, {u}, {s, u}),
+            ("user", self.salesman.id): ({t, u}, {u}, {p, t}, {p, s, t}),
+            ("user", self.manager.id): ({r}, {r}, {u}, {u}),
+        }
+        conditions = ("act_s", "act_s AND NOT act_e", "act_e AND NOT is_new", "buyer")
+        counts = ("s", "l", None, "buyers")
+        ctx = self.Snapshot._period_context(self.company, "month", date(2026, 11, 1))
+        summary = period_summary(ctx)
+        ours = {p.id, r.id, s.id, t.id, u.id}
+        for (scope, scope_id), sets in expected.items():
+            for condition, count, partners in zip(
+                conditions, counts, sets, strict=True
+            ):
+                query = partner_set_sql(ctx, SQL(condition), scope, scope_id)
+                got = {row[0] for row in self.env.execute_query(query)}
+                self.assertEqual(
+                    got & ours, {x.id for x in partners}, (scope, condition)
+                )
+                if count:
+                    self.assertEqual(
+                        len(got), summary[scope, scope_id][count], (scope, condition)
+                    )
+
     def test_period_reads_the_first_events(self):
         """November 2026: P bought in the month (o2) and before it (o1, o3):
         known, not new.  Once o1 and o3 are cancelled, P is new: the
@@ -334,6 +453,7 @@ class TestCustomerFirstFromInvoices(KpiCase):
         rows = self.env["crm.kpi.customer.first"].search(
             [("partner_id", "=", self.p.id), ("company_id", "=", self.company.id)]
         )
+        check_events(self, self.p, self.company)
         return {(r.team_id, r.user_id): r.first_at for r in rows}
 
     def test_post_reset_refund_source(self):

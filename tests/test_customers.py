@@ -249,9 +249,9 @@ class TestNetNewAndReactivation(KpiCase):
             )
         self.assertEqual(data["length"], len(expected))
         self.assertEqual([r["id"] for r in data["records"]], expected[:40].ids)
-        # the window's events are read by one query, the page and the count
+        # the set is read by one query, the page and the count
         # read the array (no second reading of the orders)
-        reads = [q for q in queries if "WITH f AS" in q]
+        reads = [q for q in queries if "WITH flags AS" in q]
         self.assertEqual(len(reads), 1, "\n".join(reads))
         self.assertEqual(sum("::int4[]" in q for q in queries), 2)
         # the recount of the action: the same number, one reading
@@ -259,7 +259,7 @@ class TestNetNewAndReactivation(KpiCase):
         with contextmanager(self._patchExecute)(queries):
             action = churn.action_open_denominator()
         self.assertNotIn("crm_kpi_drill", action["context"])
-        self.assertEqual(len([q for q in queries if "WITH f AS" in q]), 1)
+        self.assertEqual(len([q for q in queries if "WITH flags AS" in q]), 1)
 
     def test_drill_reference_errors(self):
         Partner = self.env["res.partner"]
