@@ -421,13 +421,13 @@ def period_summary(ctx):
     """Per scope key (company, sales team, salesperson), the figures of the
     period that the customer, revenue and cost families count from the
     revenue events, computed once per period context (cached in
-    ``ctx.extra``) in one query: one read of the events of the activity
-    windows before the period and before the trailing year, of the previous
-    period and of the period, per customer, joined to each customer's first
-    event per sales team and salesperson (``crm.kpi.customer.first``: the
-    older events are not read), and one read of the recent events (trailing
-    year and comparison periods) for the amounts that do not depend on the
-    customer:
+    ``ctx.extra``) in one query: each customer's rows of first events per
+    sales team and salesperson (``crm.kpi.customer.first``), whose kept
+    events tell whether he bought in each activity window (no document is
+    read for it), joined to his amounts of the period and of the previous
+    period (one read of these periods' events), and one read of the recent
+    events (trailing year and comparison periods) for the amounts that do
+    not depend on the customer:
 
     - customers (a customer is counted once per scope): ``s`` active at the
       start (an event in the window W before it), ``e`` active at the end,
@@ -445,11 +445,12 @@ def period_summary(ctx):
     - ``recent``: the scope has events since the earliest of the period and
       its comparison periods.
 
-    The events are first summed per (customer, sales team, salesperson); a
-    customer with one such row (one team and one salesperson: the usual
-    case) has the flags of that row in its company, team and salesperson
-    scopes; the flags of the others follow per scope from their rows (a flag
-    of a customer in a scope is true when it is true on one of its rows).
+    The flags and amounts are those of a (customer, sales team,
+    salesperson) row; a customer with one such row (one team and one
+    salesperson: the usual case) has the flags of that row in its company,
+    team and salesperson scopes; the flags of the others follow per scope
+    from their rows (a flag of a customer in a scope is true when it is true
+    on one of its rows).
     ``is_new`` compares the customer's first event, of every scope, with the
     start."""
     key = ctx.cache_key("period_summary")
@@ -461,9 +462,6 @@ def period_summary(ctx):
     year_start = end - relativedelta(years=1)
     qoq, yoy = comparison_period(ctx, "qoq"), comparison_period(ctx, "yoy")
     earliest = min(c.date_start for c in (ctx, qoq, yoy) if c)
-    # the events read per customer: since the start of the activity windows
-    # before the period and before the trailing year, and the previous period
-    lower = min(ctx.window_start(start), ctx.window_start(year_start), prev)
 
     def within(period):
         if not period:
@@ -474,40 +472,76 @@ def period_summary(ctx):
             bound(ctx, period.date_end),
         )
 
+    # the rows of the first events up to the period's end, flagged from
+    # their events (counted in their ``event_ats``): in a subquery of their
+    # own, which parallel workers compute, then joined to the amounts
+    def flagged(rows):
+        return SQL(
+            """(SELECT fs.partner_id, fs.team_id, fs.user_id, fs.first_at,
+                       %(act_s)s > 0 AS act_s,
+                       %(act_e)s > 0 AS act_e,
+                       fs.first_at < %(start)s AS known_before,
+                       %(y_act_s)s > 0 AS y_act_s
+                  FROM %(firsts)s
+                 WHERE fs.company_id = %(company)s AND fs.first_at < %(end)s
+                   AND %(rows)s
+                OFFSET 0) f
+              LEFT JOIN w
+                ON w.partner_id = f.partner_id
+               AND COALESCE(w.team_id, 0) = COALESCE(f.team_id, 0)
+               AND COALESCE(w.user_id, 0) = COALESCE(f.user_id, 0)""",
+            act_s=events_between_sql(
+                "fs", bound(ctx, ctx.window_start(start)), bound(ctx, start)
+            ),
+            act_e=events_between_sql(
+                "fs", bound(ctx, ctx.window_start(end)), bound(ctx, end)
+            ),
+            y_act_s=events_between_sql(
+                "fs", bound(ctx, ctx.window_start(year_start)), bound(ctx, year_start)
+            ),
+            start=bound(ctx, start),
+            end=bound(ctx, end),
+            firsts=firsts_table(ctx.env, "fs"),
+            company=ctx.company.id,
+            rows=rows,
+        )
+
+    row_columns = SQL(
+        """f.*, COALESCE(w.events, 0) AS events,
+           w.revenue, w.margin, w.revenue_prev"""
+    )
     query = SQL(
         """
         WITH ev AS (%(events)s),
-        -- the recent events per (customer, sales team, salesperson)
+        -- the amounts of the period and of the previous one per (customer,
+        -- sales team, salesperson)
         w AS (
             SELECT partner_id, team_id, user_id,
-                   BOOL_OR(at >= %(s_from)s AND at < %(start)s) AS act_s,
-                   BOOL_OR(at >= %(e_from)s) AS act_e,
-                   BOOL_OR(at >= %(y_s_from)s AND at < %(y_start)s) AS y_act_s,
                    COUNT(*) FILTER (WHERE at >= %(start)s)::int AS events,
                    SUM(amount) FILTER (WHERE at >= %(start)s) AS revenue,
                    SUM(margin) FILTER (WHERE at >= %(start)s) AS margin,
-                   SUM(amount) FILTER (WHERE at >= %(prev)s AND at < %(start)s)
-                       AS revenue_prev
+                   SUM(amount) FILTER (WHERE at < %(start)s) AS revenue_prev
               FROM ev
              GROUP BY partner_id, team_id, user_id
         ),
         -- every (customer, sales team, salesperson) with an event before
-        -- the period's end, with its first one: the recent figures of those
-        -- who bought in the months read
-        g AS (
-            SELECT fs.partner_id, fs.team_id, fs.user_id, fs.first_at,
-                   COALESCE(w.act_s, FALSE) AS act_s,
-                   COALESCE(w.act_e, FALSE) AS act_e,
-                   fs.first_at < %(start)s AS known_before,
-                   COALESCE(w.y_act_s, FALSE) AS y_act_s,
-                   COALESCE(w.events, 0) AS events,
-                   w.revenue, w.margin, w.revenue_prev
-              FROM %(firsts)s
-              LEFT JOIN w
-                ON w.partner_id = fs.partner_id
-               AND COALESCE(w.team_id, 0) = COALESCE(fs.team_id, 0)
-               AND COALESCE(w.user_id, 0) = COALESCE(fs.user_id, 0)
-             WHERE fs.company_id = %(company)s AND fs.first_at < %(end)s
+        -- the period's end, flagged from the events kept on its row; a
+        -- customer with one row is new, or was known before the previous
+        -- period, by his row, the others by their first row (the partial
+        -- index of the customers with several rows)
+        gp AS MATERIALIZED (
+            SELECT %(row_columns)s,
+                   f.first_at >= %(start)s AS is_new,
+                   f.first_at < %(prev)s AS known_before_prev,
+                   1 AS partner_rows
+              FROM %(single)s
+            UNION ALL
+            SELECT %(row_columns)s,
+                   MIN(f.first_at) OVER p >= %(start)s AS is_new,
+                   MIN(f.first_at) OVER p < %(prev)s AS known_before_prev,
+                   2 AS partner_rows
+              FROM %(several)s
+            WINDOW p AS (PARTITION BY f.partner_id)
         ),
         -- the amounts of the last months that do not depend on the customer
         -- (trailing year, comparison periods): summed directly from a second
@@ -537,14 +571,6 @@ def period_summary(ctx):
                    COALESCE(BOOL_OR(recent), FALSE) AS recent
               FROM recent_pairs
              GROUP BY GROUPING SETS ((), (team_id), (user_id))
-        ),
-        gp AS MATERIALIZED (
-            SELECT g.*,
-                   MIN(first_at) OVER w >= %(start)s AS is_new,
-                   MIN(first_at) OVER w < %(prev)s AS known_before_prev,
-                   COUNT(*) OVER w AS partner_rows
-              FROM g
-            WINDOW w AS (PARTITION BY partner_id)
         ),
         -- customers with several rows: their flags per scope
         multi AS (
@@ -605,10 +631,10 @@ def period_summary(ctx):
            AND recent.scope_id IS NOT DISTINCT FROM amounts.scope_id
          WHERE amounts.scope = 'company' OR amounts.scope_id IS NOT NULL
         """,
-        events=events_sql(ctx, end, lower, campaign=False),
-        firsts=firsts_table(ctx.env, "fs"),
-        company=ctx.company.id,
-        end=bound(ctx, end),
+        events=events_sql(ctx, end, prev, campaign=False),
+        row_columns=row_columns,
+        single=flagged(SQL("fs.partner_rows = 1")),
+        several=flagged(SQL("fs.partner_rows > 1")),
         scope_cols=SCOPE_COLUMNS,
         counts=_CUSTOMER_COUNTS,
         sums=SQL(", ").join(
@@ -621,11 +647,8 @@ def period_summary(ctx):
         recent_events=events_sql(
             ctx, end, min(year_start, earliest), campaign=False, partner=False
         ),
-        s_from=bound(ctx, ctx.window_start(start)),
-        e_from=bound(ctx, ctx.window_start(end)),
         start=bound(ctx, start),
         prev=bound(ctx, prev),
-        y_s_from=bound(ctx, ctx.window_start(year_start)),
         y_start=bound(ctx, year_start),
         qoq=within(qoq),
         yoy=within(yoy),
