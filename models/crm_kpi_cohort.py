@@ -32,7 +32,8 @@ from odoo.tools import SQL
 
 from ..kpi import period as P
 from ..kpi.base import heavy_query_settings
-from ..kpi.events import events_sql, new_partners_sql, refresh_firsts
+from ..kpi.customers import new_partners_sql, refresh_firsts
+from ..kpi.events import events_sql
 from .crm_kpi_snapshot import Disagreement
 
 # how many periods back the cohorts of a period go (the period included)

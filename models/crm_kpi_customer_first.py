@@ -12,12 +12,15 @@ is read here instead of from every event since the beginning: the period's
 computation, the cohorts and the drill-downs read the events of the recent
 months only, whatever the length of the history.
 
-Each row also keeps the moments of all its events (``event_ats``, sorted)
-and how many rows its customer has in the company (``partner_rows``): the
-drill-downs of the customers active at a period's start or end, lost,
-retained or reactivated count a row's events in each window with two binary
-searches of the array, and classify a customer with one row without
-grouping, instead of reading the documents of the activity window.
+Each row also keeps all its events (their moments, and the running totals
+of their amounts and margins, sorted) and how many rows its customer has in
+the company (``partner_rows``): the period's customers (active at its start
+and end, new, lost, their amounts of the period, the previous period, the
+trailing year and the comparison periods) and the drill-downs behind them
+count a row's events in each window with two binary searches of its array,
+and classify a customer with one row without grouping, instead of reading
+the documents of the activity windows.  A change of a document's amount or
+margin (a line of a confirmed order) marks its customer too.
 
 The rows are recomputed with the customer figures (``crm.kpi.customer.stat``:
 the same marks, the same grouped statement), for the customers whose
@@ -70,15 +73,18 @@ class CrmKpiCustomerFirst(models.Model):
         help="How many rows the customer has in this company (one per sales "
         "team and salesperson he bought from).",
     )
-    # ``event_ats`` (``timestamp[]``, created with the table's fill: the ORM
-    # has no array field): the moments of every revenue event of the row,
-    # ascending, as ``first_at``.  Whether a customer bought in a window of
-    # a period is counted in it (``kpi/events.py``, ``events_between_sql``)
-    # instead of reading the window's documents.
+    # Columns created with the table's fill (the ORM has no array field:
+    # crm.kpi.customer.stat, FIRST_EVENT_COLUMNS), one element per revenue
+    # event of the row, in the order of their moments: ``event_ats``
+    # (``timestamp[]``, as ``first_at``), ``event_revenue`` and
+    # ``event_margin`` (``numeric[]``, running totals of the untaxed amounts
+    # and margins in the company currency).  How many events of a row fall
+    # in a window, and their amounts, take two binary searches and two
+    # subtractions (``kpi/customers.py``) instead of reading the documents.
 
     # a period reads the rows of its company up to its end
     _company_first_idx = models.Index("(company_id, first_at)")
-    # the customers with several rows, grouped apart (kpi/events.py)
+    # the customers with several rows, grouped apart (kpi/customers.py)
     _company_several_idx = models.Index("(company_id, first_at) WHERE partner_rows > 1")
     # one row per scope, also without team or salesperson; a table
     # constraint: the partner merge wizard then moves the rows of the merged

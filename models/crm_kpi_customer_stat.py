@@ -44,6 +44,17 @@ EVENT_DOMAINS = {
     ],
 }
 SOURCE_MODELS = {"order": "sale.order", "invoice": "account.move"}
+# the columns of crm_kpi_customer_first that the ORM has no field for: the
+# events of each row, in the order of their moments (``at``, then document)
+FIRST_EVENT_COLUMNS = (
+    ("event_ats", "timestamp[]", "Moments of the revenue events of this scope"),
+    (
+        "event_revenue",
+        "numeric[]",
+        "Running total of the untaxed amounts of these events",
+    ),
+    ("event_margin", "numeric[]", "Running total of the margins of these events"),
+)
 
 
 class CrmKpiCustomerStat(models.Model):
@@ -102,23 +113,19 @@ class CrmKpiCustomerStat(models.Model):
         if not column_exists(cr, "crm_kpi_customer_first", "partner_rows"):
             # an upgrade: the table gets its new fields after this one
             return
-        if not column_exists(cr, "crm_kpi_customer_first", "event_ats"):
-            # the moments of a scope's events: an array, which the ORM has
-            # no field for (crm.kpi.customer.first)
-            create_column(
-                cr,
-                "crm_kpi_customer_first",
-                "event_ats",
-                "timestamp[]",
-                "Moments of the revenue events of the customer in this scope",
-            )
+        # the events of a scope: arrays, which the ORM has no field for
+        # (crm.kpi.customer.first)
+        for column, kind, comment in FIRST_EVENT_COLUMNS:
+            if not column_exists(cr, "crm_kpi_customer_first", column):
+                create_column(cr, "crm_kpi_customer_first", column, kind, comment)
         cr.execute(
             SQL(
                 "SELECT EXISTS (SELECT 1 FROM crm_kpi_customer_stat),"
                 " EXISTS (SELECT 1 FROM crm_kpi_customer_first),"
                 # rows of a version without their events (an upgrade)
                 " EXISTS (SELECT 1 FROM crm_kpi_customer_first"
-                "          WHERE event_ats IS NULL OR partner_rows IS NULL)"
+                "          WHERE event_ats IS NULL OR event_revenue IS NULL"
+                "             OR partner_rows IS NULL)"
             )
         )
         stats, firsts, incomplete = cr.fetchone()
@@ -182,7 +189,7 @@ class CrmKpiCustomerStat(models.Model):
             return
         # the amounts of the documents whose lines changed are recomputed
         # (which marks their customers); nothing to do, no query
-        self.env["sale.order"].flush_model(["amount_untaxed"])
+        self.env["sale.order"].flush_model(["amount_untaxed", "margin"])
         self.env["account.move"].flush_model(["amount_untaxed_signed"])
         if not data.get(PENDING):
             return
@@ -296,7 +303,9 @@ class CrmKpiCustomerStat(models.Model):
                                AS day,
                            so.amount_untaxed
                                / COALESCE(NULLIF(so.currency_rate, 0), 1.0) AS amount,
-                           so.team_id, so.user_id, so.date_order AS at
+                           so.margin
+                               / COALESCE(NULLIF(so.currency_rate, 0), 1.0) AS margin,
+                           so.team_id, so.user_id, so.date_order AS at, so.id AS res_id
                       FROM sale_order so
                       JOIN settings st
                         ON st.company_id = so.company_id AND st.source = 'order'
@@ -304,8 +313,8 @@ class CrmKpiCustomerStat(models.Model):
                      WHERE so.state = 'sale' AND %(so_scope)s
                     UNION ALL
                     SELECT am.commercial_partner_id, am.company_id, am.invoice_date,
-                           am.amount_untaxed_signed, am.team_id, am.invoice_user_id,
-                           am.invoice_date::timestamp
+                           am.amount_untaxed_signed, NULL::numeric, am.team_id,
+                           am.invoice_user_id, am.invoice_date::timestamp, am.id
                       FROM account_move am
                       JOIN settings st
                         ON st.company_id = am.company_id AND st.source = 'invoice'
@@ -324,13 +333,25 @@ class CrmKpiCustomerStat(models.Model):
                 -- the first events per scope: the rows of these customers
                 -- without events any more go, the others are upserted (two
                 -- transactions recomputing one customer leave one row)
+                -- the events of each scope in order, with the running
+                -- totals of their amounts and margins
+                ev_run AS (
+                    SELECT partner_id, company_id, team_id, user_id, at, res_id,
+                           SUM(amount) OVER k AS run_amount,
+                           SUM(margin) OVER k AS run_margin
+                      FROM ev
+                    WINDOW k AS (PARTITION BY partner_id, company_id, team_id, user_id
+                                 ORDER BY at, res_id ROWS UNBOUNDED PRECEDING)
+                ),
                 firsts_new AS (
                     SELECT partner_id, company_id, team_id, user_id,
                            MIN(at) AS first_at,
-                           ARRAY_AGG(at ORDER BY at) AS event_ats,
+                           ARRAY_AGG(at ORDER BY at, res_id) AS event_ats,
+                           ARRAY_AGG(run_amount ORDER BY at, res_id) AS event_revenue,
+                           ARRAY_AGG(run_margin ORDER BY at, res_id) AS event_margin,
                            (COUNT(*) OVER (PARTITION BY partner_id, company_id))::int
                                AS partner_rows
-                      FROM ev
+                      FROM ev_run
                      GROUP BY partner_id, company_id, team_id, user_id
                 ),
                 firsts_gone AS (
@@ -346,16 +367,21 @@ class CrmKpiCustomerStat(models.Model):
                 firsts AS (
                     INSERT INTO crm_kpi_customer_first AS f
                            (partner_id, company_id, team_id, user_id, first_at,
-                            event_ats, partner_rows)
+                            event_ats, event_revenue, event_margin, partner_rows)
                     SELECT partner_id, company_id, team_id, user_id, first_at,
-                           event_ats, partner_rows
+                           event_ats, event_revenue, event_margin, partner_rows
                       FROM firsts_new
                         ON CONFLICT (partner_id, company_id, team_id, user_id)
                         DO UPDATE SET first_at = EXCLUDED.first_at,
                                       event_ats = EXCLUDED.event_ats,
+                                      event_revenue = EXCLUDED.event_revenue,
+                                      event_margin = EXCLUDED.event_margin,
                                       partner_rows = EXCLUDED.partner_rows
-                     WHERE (f.first_at, f.event_ats, f.partner_rows)
+                     WHERE (f.first_at, f.event_ats, f.event_revenue, f.event_margin,
+                            f.partner_rows)
                            IS DISTINCT FROM (EXCLUDED.first_at, EXCLUDED.event_ats,
+                                             EXCLUDED.event_revenue,
+                                             EXCLUDED.event_margin,
                                              EXCLUDED.partner_rows)
                 ),
                 gone AS (

@@ -5,7 +5,7 @@ entries, and per campaign the attributed revenue (the order's campaign, else
 its opportunity's), orders, responses and costs; the new customers N (first
 revenue event ever inside the period) and their gross profit come from the
 pass over the revenue events shared with the customer family
-(:func:`~.events.period_summary`).
+(:func:`~.customers.period_summary`).
 
 - ``cac`` = (sales + marketing costs of the period) / N.  Team scope: the
   costs entered for the team / the team's new customers.
@@ -26,12 +26,11 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..kpi.base import COMPANY, Result, _lt, na, ratio
+from ..kpi.customers import new_partners_sql, period_summary
 from ..kpi.events import (
     campaign_events_domain,
     campaign_summary,
     events_domain,
-    new_partners_sql,
-    period_summary,
     uses_invoices,
 )
 from .crm_kpi_drillable import ids_domain

@@ -11,15 +11,13 @@ from odoo import models
 from odoo.tools import SQL
 
 from ..kpi.base import COMPANY, Result, _lt, count, na, ratio
-from ..kpi.events import (
-    SCOPE_COLUMNS,
-    events_domain,
-    events_sql,
+from ..kpi.customers import (
     known_partners_sql,
     new_partners_sql,
     partner_set_sql,
     period_summary,
 )
+from ..kpi.events import SCOPE_COLUMNS, events_domain, events_sql
 from .crm_kpi_drillable import ids_domain
 
 
@@ -53,9 +51,9 @@ class CrmKpiFamilyCustomers(models.AbstractModel):
         of the period and of the trailing 12 months that end with it (for the
         CLV).  Both read every event before the period's end and differ only
         by their start: they come from one pass over the events, shared with
-        the revenue and cost families (:func:`~.events.period_summary`); the
+        the revenue and cost families (:func:`~.customers.period_summary`); the
         drill-downs list the customers with the same flags
-        (:func:`~.events.partner_set_sql`)."""
+        (:func:`~.customers.partner_set_sql`)."""
         current = dict(period_summary(self.ctx))
         trailing = {
             key: {

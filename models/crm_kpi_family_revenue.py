@@ -3,7 +3,8 @@
 from odoo import models
 
 from ..kpi.base import _lt, count, na, ratio
-from ..kpi.events import comparison_period, events_domain, period_summary
+from ..kpi.customers import period_summary
+from ..kpi.events import comparison_period, events_domain
 
 
 class CrmKpiFamilyRevenue(models.AbstractModel):

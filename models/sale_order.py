@@ -37,3 +37,10 @@ class SaleOrder(models.Model):
         result = super()._compute_amounts()
         self._kpi_mark_documents(self._kpi_event_ids())
         return result
+
+    def _compute_margin(self):
+        # the margin of a confirmed order changed (a line's cost edited): the
+        # running margins kept on its customer's first-purchase rows change
+        result = super()._compute_margin()
+        self._kpi_mark_documents(self._kpi_event_ids())
+        return result

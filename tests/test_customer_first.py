@@ -19,7 +19,7 @@ from odoo.service.model import retrying
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
-from ..kpi.events import (
+from ..kpi.customers import (
     firsts_table,
     new_partners_sql,
     partner_set_sql,
@@ -34,8 +34,9 @@ def at(day, hour=12):
 
 def check_events(case, partner, company):
     """The events kept on the rows of ``partner`` in ``company`` (every
-    moment, ascending, and the rows of the customer) are those of its
-    revenue documents, per sales team and salesperson."""
+    moment, ascending, the running totals of their untaxed amounts and
+    margins in the company currency, and the rows of the customer) are
+    those of its revenue documents, per sales team and salesperson."""
     env = case.env
     expected = {}
     if company.kpi_revenue_source == "invoice":
@@ -49,7 +50,13 @@ def check_events(case, partner, company):
         )
         for move in moves:
             key = (move.team_id.id or None, move.invoice_user_id.id or None)
-            expected.setdefault(key, []).append(at(move.invoice_date, 0))
+            event = (
+                at(move.invoice_date, 0),
+                move.id,
+                move.amount_untaxed_signed,
+                None,
+            )
+            expected.setdefault(key, []).append(event)
     else:
         orders = env["sale.order"].search(
             [
@@ -60,10 +67,28 @@ def check_events(case, partner, company):
         )
         for order in orders:
             key = (order.team_id.id or None, order.user_id.id or None)
-            expected.setdefault(key, []).append(order.date_order)
+            rate = order.currency_rate or 1.0
+            event = (
+                order.date_order,
+                order.id,
+                order.amount_untaxed / rate,
+                order.margin / rate,
+            )
+            expected.setdefault(key, []).append(event)
+
+    def running(values):
+        totals, total = [], None
+        for value in values:
+            if value is not None:
+                total = (total or 0.0) + value
+            totals.append(None if total is None else round(total, 6))
+        return totals
+
     rows = env.execute_query(
         SQL(
-            """SELECT team_id, user_id, event_ats, partner_rows FROM %s
+            """SELECT team_id, user_id, event_ats, event_revenue, event_margin,
+                      partner_rows
+                 FROM %s
                 WHERE k.partner_id = %s AND k.company_id = %s""",
             firsts_table(env, "k"),
             partner.id,
@@ -71,8 +96,22 @@ def check_events(case, partner, company):
         )
     )
     case.assertEqual(
-        {(team, user): list(ats) for team, user, ats, __ in rows},
-        {key: sorted(ats) for key, ats in expected.items()},
+        {
+            (team, user): (
+                list(ats),
+                [round(float(x), 6) for x in revenue],
+                [None if x is None else round(float(x), 6) for x in margin],
+            )
+            for team, user, ats, revenue, margin, __ in rows
+        },
+        {
+            key: (
+                [e[0] for e in sorted(events)],
+                running(e[2] for e in sorted(events)),
+                running(e[3] for e in sorted(events)),
+            )
+            for key, events in expected.items()
+        },
     )
     case.assertEqual({n for *__, n in rows}, {len(rows)} if rows else set())
 
@@ -155,6 +194,17 @@ class TestCustomerFirstInStep(KpiCase):
         # a cancelled order deleted: nothing changes
         self.o3.unlink()
         self.assertEqual(len(self.rows(self.p)), 1)
+
+    def test_line_amount_and_cost_edited(self):
+        """A confirmed order's line gets another price, then another cost:
+        the running totals of the amounts and margins of its row follow."""
+        line = self.o2.order_line[:1]
+        before = self.rows(self.p)
+        line.price_unit *= 2
+        self.assertEqual(self.rows(self.p), before)
+        line.purchase_price = line.price_unit / 4
+        self.assertEqual(self.rows(self.p), before)
+        self.assertTrue(self.o2.margin)
 
     def test_team_and_salesperson_change(self):
         # o3 moves to team A, salesman: one row, the earliest of the three
@@ -282,7 +332,8 @@ class TestCustomerFirstInStep(KpiCase):
         """An upgrade from a version whose rows had no events fills them."""
         before = self.rows(self.p)
         self.env.cr.execute(
-            "UPDATE crm_kpi_customer_first SET event_ats = NULL, partner_rows = NULL"
+            "UPDATE crm_kpi_customer_first"
+            " SET event_ats = NULL, event_revenue = NULL, partner_rows = NULL"
         )
         self.env["crm.kpi.customer.first"].invalidate_model()
         self.env["crm.kpi.customer.first"].init()
