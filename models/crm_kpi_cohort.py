@@ -32,8 +32,8 @@ from odoo.tools import SQL
 
 from ..kpi import period as P
 from ..kpi.base import heavy_query_settings
-from ..kpi.customers import new_partners_sql, refresh_firsts
-from ..kpi.events import events_sql
+from ..kpi.customers import firsts_table, refresh_firsts
+from ..kpi.events import bound
 from .crm_kpi_snapshot import Disagreement
 
 # how many periods back the cohorts of a period go (the period included)
@@ -159,51 +159,92 @@ class CrmKpiCohort(models.Model):
     @api.model
     def _cohort_customers_sql(self, ctx):
         """One row per customer acquired in the cohort periods: its cohort
-        (1-based index into the starts), the team of its first event, its
-        revenue in its first period and in the computed period, and whether
-        it is active at the period's end."""
+        (1-based index into the starts), the team of its first event (the
+        first by number of its first day), its revenue in its first period
+        and in the computed period, and whether it is active at the period's
+        end.
+
+        Read from the customers' rows of first purchases alone (their kept
+        events and running totals: ``crm.kpi.customer.first``), no document:
+        a customer acquired in the cohorts' periods has all his events
+        there.  A customer with one row (the usual case) is read from it, the
+        others are grouped over their rows."""
         starts, end = self._cohort_bounds(ctx)
         refresh_firsts(self.env)
+        bounds = [bound(ctx, day) for day in (*starts, end)]
+        first = bound(ctx, starts[0])
+
+        def before(moment):
+            # the number of a row's events before ``moment`` (SQL)
+            return SQL(
+                "width_bucket((%s)::timestamp - INTERVAL '1 microsecond', k.event_ats)",
+                moment,
+            )
+
+        def revenue(moment):
+            return SQL("COALESCE(k.event_revenue[%s], 0)", before(moment))
+
+        # the customer's cohort, as an SQL expression of his first moment
+        def cohort(first_at):
+            return SQL("width_bucket(%s, %s::timestamp[])", first_at, bounds[:-1])
+
+        def row_figures(ci):
+            # a row's revenue in the cohort ``ci``'s period and in the
+            # computed period, and whether it bought in the window of the end
+            b = SQL("%s::timestamp[]", bounds)
+            return SQL(
+                """%(r_next)s - %(r_ci)s AS r0,
+                   %(r_end)s - %(r_start)s AS rx,
+                   %(n_end)s > %(n_w)s AS active""",
+                r_next=revenue(SQL("(%s)[%s + 1]", b, ci)),
+                r_ci=revenue(SQL("(%s)[%s]", b, ci)),
+                r_end=revenue(bound(ctx, end)),
+                r_start=revenue(bound(ctx, ctx.date_start)),
+                n_end=before(bound(ctx, end)),
+                n_w=before(bound(ctx, ctx.window_start(end))),
+            )
+
+        rows = SQL(
+            """%(firsts)s
+             WHERE k.company_id = %(company)s
+               AND k.first_at >= %(first)s AND k.first_at < %(end)s""",
+            firsts=firsts_table(self.env, "k"),
+            company=ctx.company.id,
+            first=first,
+            end=bound(ctx, end),
+        )
         return SQL(
             """
-            WITH
-            -- the customers whose first event of the company is in the
-            -- cohorts' periods: all their events are among those read
-            fresh AS (%(fresh)s),
-            -- their events in one read, each with the day and the team of
-            -- the customer's first event (the first by number that day)
-            pe AS (
-                SELECT partner_id, day, amount,
-                       FIRST_VALUE(day) OVER w AS first_day,
-                       FIRST_VALUE(team_id) OVER w AS first_team
-                  FROM (%(events)s) ev
-                 WHERE partner_id IN (SELECT partner_id FROM fresh)
-                WINDOW w AS (PARTITION BY partner_id ORDER BY day, res_id)
-            ),
-            cohort AS (
-                SELECT partner_id, day, amount, first_team,
-                       width_bucket(first_day, %(starts)s::date[]) AS ci
-                  FROM pe
-            ),
-            bounds AS (SELECT %(bounds)s::date[] AS b)
-            SELECT c.partner_id, MIN(c.first_team) AS team_id, MIN(c.ci) AS ci,
-                   COALESCE(SUM(c.amount) FILTER (
-                       WHERE c.day < bounds.b[c.ci + 1]), 0) AS r0,
-                   COALESCE(SUM(c.amount) FILTER (
-                       WHERE c.day >= %(start)s), 0) AS rx,
-                   BOOL_OR(c.day >= %(w_from)s) AS active
-              FROM cohort c
-              CROSS JOIN bounds
-             GROUP BY c.partner_id
+            SELECT k.partner_id, k.team_id, %(ci)s AS ci, %(figures)s
+              FROM %(rows)s AND k.partner_rows = 1
+            UNION ALL
+            SELECT partner_id,
+                   (ARRAY_AGG(team_id ORDER BY first_day, first_document_id))[1],
+                   MIN(ci), SUM(r0), SUM(rx), BOOL_OR(active)
+              FROM (
+                SELECT k.partner_id, k.team_id, k.first_day, k.first_document_id,
+                       k.ci, %(figures_c)s
+                  FROM (
+                    SELECT k.*, %(ci_all)s AS ci
+                      FROM %(rows)s AND k.partner_rows > 1
+                      -- the customer's first purchase of the company is in
+                      -- the cohorts' periods: none of his rows is older
+                      AND NOT EXISTS (
+                          SELECT 1 FROM %(older)s
+                           WHERE o.partner_id = k.partner_id
+                             AND o.company_id = k.company_id
+                             AND o.first_at < %(first)s)
+                  ) k
+              ) several
+             GROUP BY partner_id
             """,
-            # the events of the cohorts' periods: whether a customer bought
-            # before them is read from the first events
-            events=events_sql(ctx, end, starts[0], campaign=False),
-            fresh=new_partners_sql(ctx, date_from=starts[0]),
-            starts=starts,
-            bounds=[*starts, end],
-            start=ctx.date_start,
-            w_from=ctx.window_start(end),
+            ci=cohort(SQL("k.first_at")),
+            figures=row_figures(cohort(SQL("k.first_at"))),
+            figures_c=row_figures(SQL("k.ci")),
+            rows=rows,
+            older=firsts_table(self.env, "o"),
+            first=first,
+            ci_all=cohort(SQL("MIN(k.first_at) OVER (PARTITION BY k.partner_id)")),
         )
 
     @api.model

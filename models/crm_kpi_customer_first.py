@@ -67,6 +67,18 @@ class CrmKpiCustomerFirst(models.Model):
         help="When the customer's first revenue event of this company, sales "
         "team and salesperson happened.",
     )
+    first_day = fields.Date(
+        "First Purchase Day",
+        readonly=True,
+        help="The local date (in the company's KPI timezone) of the first "
+        "revenue event of this company, sales team and salesperson.",
+    )
+    first_document_id = fields.Integer(
+        readonly=True,
+        help="The lowest id of the documents of the first purchase day: the "
+        "cohorts give a customer the sales team of his first event, the "
+        "first by number of his first day.",
+    )
     partner_rows = fields.Integer(
         "Scopes of the Customer",
         readonly=True,

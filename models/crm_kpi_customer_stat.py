@@ -110,7 +110,7 @@ class CrmKpiCustomerStat(models.Model):
         tables = ("crm_kpi_customer_stat", "crm_kpi_customer_first")
         if not all(table_exists(cr, table) for table in tables):
             return
-        if not column_exists(cr, "crm_kpi_customer_first", "partner_rows"):
+        if not column_exists(cr, "crm_kpi_customer_first", "first_document_id"):
             # an upgrade: the table gets its new fields after this one
             return
         # the events of a scope: arrays, which the ORM has no field for
@@ -125,7 +125,7 @@ class CrmKpiCustomerStat(models.Model):
                 # rows of a version without their events (an upgrade)
                 " EXISTS (SELECT 1 FROM crm_kpi_customer_first"
                 "          WHERE event_ats IS NULL OR event_revenue IS NULL"
-                "             OR partner_rows IS NULL)"
+                "             OR partner_rows IS NULL OR first_day IS NULL)"
             )
         )
         stats, firsts, incomplete = cr.fetchone()
@@ -336,9 +336,12 @@ class CrmKpiCustomerStat(models.Model):
                 -- the events of each scope in order, with the running
                 -- totals of their amounts and margins
                 ev_run AS (
-                    SELECT partner_id, company_id, team_id, user_id, at, res_id,
+                    SELECT partner_id, company_id, team_id, user_id, at, res_id, day,
                            SUM(amount) OVER k AS run_amount,
-                           SUM(margin) OVER k AS run_margin
+                           SUM(margin) OVER k AS run_margin,
+                           MIN(day) OVER (PARTITION BY partner_id, company_id,
+                                                       team_id, user_id)
+                               AS scope_first_day
                       FROM ev
                     WINDOW k AS (PARTITION BY partner_id, company_id, team_id, user_id
                                  ORDER BY at, res_id ROWS UNBOUNDED PRECEDING)
@@ -346,6 +349,9 @@ class CrmKpiCustomerStat(models.Model):
                 firsts_new AS (
                     SELECT partner_id, company_id, team_id, user_id,
                            MIN(at) AS first_at,
+                           MIN(day) AS first_day,
+                           MIN(res_id) FILTER (WHERE day = scope_first_day)
+                               AS first_document_id,
                            ARRAY_AGG(at ORDER BY at, res_id) AS event_ats,
                            ARRAY_AGG(run_amount ORDER BY at, res_id) AS event_revenue,
                            ARRAY_AGG(run_margin ORDER BY at, res_id) AS event_margin,
@@ -367,19 +373,26 @@ class CrmKpiCustomerStat(models.Model):
                 firsts AS (
                     INSERT INTO crm_kpi_customer_first AS f
                            (partner_id, company_id, team_id, user_id, first_at,
-                            event_ats, event_revenue, event_margin, partner_rows)
+                            first_day, first_document_id, event_ats, event_revenue,
+                            event_margin, partner_rows)
                     SELECT partner_id, company_id, team_id, user_id, first_at,
-                           event_ats, event_revenue, event_margin, partner_rows
+                           first_day, first_document_id, event_ats, event_revenue,
+                           event_margin, partner_rows
                       FROM firsts_new
                         ON CONFLICT (partner_id, company_id, team_id, user_id)
                         DO UPDATE SET first_at = EXCLUDED.first_at,
+                                      first_day = EXCLUDED.first_day,
+                                      first_document_id = EXCLUDED.first_document_id,
                                       event_ats = EXCLUDED.event_ats,
                                       event_revenue = EXCLUDED.event_revenue,
                                       event_margin = EXCLUDED.event_margin,
                                       partner_rows = EXCLUDED.partner_rows
-                     WHERE (f.first_at, f.event_ats, f.event_revenue, f.event_margin,
+                     WHERE (f.first_at, f.first_day, f.first_document_id,
+                            f.event_ats, f.event_revenue, f.event_margin,
                             f.partner_rows)
-                           IS DISTINCT FROM (EXCLUDED.first_at, EXCLUDED.event_ats,
+                           IS DISTINCT FROM (EXCLUDED.first_at, EXCLUDED.first_day,
+                                             EXCLUDED.first_document_id,
+                                             EXCLUDED.event_ats,
                                              EXCLUDED.event_revenue,
                                              EXCLUDED.event_margin,
                                              EXCLUDED.partner_rows)

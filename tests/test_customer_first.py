@@ -14,6 +14,8 @@ from datetime import time as day_time
 from functools import partial
 from unittest import mock
 
+import pytz
+
 from odoo import Command
 from odoo.service.model import retrying
 from odoo.tests import new_test_user, tagged
@@ -39,6 +41,7 @@ def check_events(case, partner, company):
     those of its revenue documents, per sales team and salesperson."""
     env = case.env
     expected = {}
+    tz = pytz.timezone(company._kpi_tz())
     if company.kpi_revenue_source == "invoice":
         moves = env["account.move"].search(
             [
@@ -55,6 +58,7 @@ def check_events(case, partner, company):
                 move.id,
                 move.amount_untaxed_signed,
                 None,
+                move.invoice_date,
             )
             expected.setdefault(key, []).append(event)
     else:
@@ -73,6 +77,7 @@ def check_events(case, partner, company):
                 order.id,
                 order.amount_untaxed / rate,
                 order.margin / rate,
+                pytz.utc.localize(order.date_order).astimezone(tz).date(),
             )
             expected.setdefault(key, []).append(event)
 
@@ -86,8 +91,8 @@ def check_events(case, partner, company):
 
     rows = env.execute_query(
         SQL(
-            """SELECT team_id, user_id, event_ats, event_revenue, event_margin,
-                      partner_rows
+            """SELECT team_id, user_id, first_day, first_document_id, event_ats,
+                      event_revenue, event_margin, partner_rows
                  FROM %s
                 WHERE k.partner_id = %s AND k.company_id = %s""",
             firsts_table(env, "k"),
@@ -95,17 +100,25 @@ def check_events(case, partner, company):
             company.id,
         )
     )
+
+    def first(events):
+        day = min(e[4] for e in events)
+        return day, min(e[1] for e in events if e[4] == day)
+
     case.assertEqual(
         {
             (team, user): (
+                day,
+                document,
                 list(ats),
                 [round(float(x), 6) for x in revenue],
                 [None if x is None else round(float(x), 6) for x in margin],
             )
-            for team, user, ats, revenue, margin, __ in rows
+            for team, user, day, document, ats, revenue, margin, __ in rows
         },
         {
             key: (
+                *first(events),
                 [e[0] for e in sorted(events)],
                 running(e[2] for e in sorted(events)),
                 running(e[3] for e in sorted(events)),
@@ -332,8 +345,8 @@ class TestCustomerFirstInStep(KpiCase):
         """An upgrade from a version whose rows had no events fills them."""
         before = self.rows(self.p)
         self.env.cr.execute(
-            "UPDATE crm_kpi_customer_first"
-            " SET event_ats = NULL, event_revenue = NULL, partner_rows = NULL"
+            "UPDATE crm_kpi_customer_first SET event_ats = NULL,"
+            " event_revenue = NULL, partner_rows = NULL, first_day = NULL"
         )
         self.env["crm.kpi.customer.first"].invalidate_model()
         self.env["crm.kpi.customer.first"].init()
