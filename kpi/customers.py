@@ -12,35 +12,36 @@ from odoo.tools import SQL
 from .base import heavy_query_settings
 from .events import SCOPE_COLUMNS, bound, comparison_period, scope_filter
 
-# counts of customers per scope, from rows of flags per customer and scope
-_CUSTOMER_COUNTS = SQL(
-    """COUNT(*) FILTER (WHERE act_s) AS s,
-       COUNT(*) FILTER (WHERE act_e) AS e,
-       COUNT(*) FILTER (WHERE is_new AND act_e) AS n,
-       COUNT(*) FILTER (WHERE act_s AND NOT act_e) AS l,
-       COUNT(*) FILTER (WHERE NOT is_new AND NOT act_s AND act_e) AS r,
-       COUNT(*) FILTER (WHERE known_before) AS known_before,
-       COUNT(*) FILTER (WHERE act_s AND events > 0) AS renewed,
-       COUNT(*) FILTER (WHERE events > 0) AS buyers,
-       COUNT(*) FILTER (WHERE events >= 2) AS repeaters,
-       COALESCE(SUM(events), 0) AS events,
-       COUNT(*) FILTER (WHERE y_act_s) AS y_s,
-       COUNT(*) FILTER (WHERE y_act_s AND NOT act_e) AS y_l"""
+# counts of customers per scope, from rows of flags per customer and scope:
+# (column, condition counted, or None for the sum of the events)
+_CUSTOMER_COUNT_DEFS = (
+    ("s", "act_s"),
+    ("e", "act_e"),
+    ("n", "is_new AND act_e"),
+    ("l", "act_s AND NOT act_e"),
+    ("r", "NOT is_new AND NOT act_s AND act_e"),
+    ("known_before", "known_before"),
+    ("renewed", "act_s AND events > 0"),
+    ("buyers", "events > 0"),
+    ("repeaters", "events >= 2"),
+    ("events", None),
+    ("y_s", "y_act_s"),
+    ("y_l", "y_act_s AND NOT act_e"),
 )
-_CUSTOMER_COUNT_COLUMNS = (
-    "s",
-    "e",
-    "n",
-    "l",
-    "r",
-    "known_before",
-    "renewed",
-    "buyers",
-    "repeaters",
-    "events",
-    "y_s",
-    "y_l",
-)
+_CUSTOMER_COUNT_COLUMNS = tuple(column for column, __ in _CUSTOMER_COUNT_DEFS)
+
+
+def _customer_counts(rows="TRUE"):
+    """The count columns over the flag rows for which ``rows`` (a constant
+    SQL condition) holds."""
+    return SQL(", ").join(
+        SQL(
+            f"COALESCE(SUM(events) FILTER (WHERE {rows}), 0) AS {column}"
+            if condition is None
+            else f"COUNT(*) FILTER (WHERE ({condition}) AND {rows}) AS {column}"
+        )
+        for column, condition in _CUSTOMER_COUNT_DEFS
+    )
 
 
 def period_summary(ctx):
@@ -186,21 +187,14 @@ def period_summary(ctx):
         -- customer with one row is new, or was known before the previous
         -- period, by his row, the others by their first row (the partial
         -- index of the customers with several rows)
-        WITH gp AS MATERIALIZED (
-            SELECT f.*,
-                   f.first_at >= %(start)s AS is_new,
-                   f.first_at < %(prev)s AS known_before_prev,
-                   1 AS partner_rows
-              FROM %(single)s
-            UNION ALL
+        WITH several AS MATERIALIZED (
             SELECT f.*,
                    MIN(f.first_at) OVER p >= %(start)s AS is_new,
-                   MIN(f.first_at) OVER p < %(prev)s AS known_before_prev,
-                   2 AS partner_rows
+                   MIN(f.first_at) OVER p < %(prev)s AS known_before_prev
               FROM %(several)s
             WINDOW p AS (PARTITION BY f.partner_id)
         ),
-        -- customers with several rows: their flags per scope
+        -- customers with several rows: their flags per scope, then counted
         multi AS (
             SELECT %(scope_cols)s,
                    BOOL_OR(act_s) AS act_s,
@@ -209,22 +203,17 @@ def period_summary(ctx):
                    BOOL_OR(y_act_s) AS y_act_s,
                    BOOL_AND(is_new) AS is_new,
                    SUM(events) AS events
-              FROM gp
-             WHERE partner_rows > 1
+              FROM several
              GROUP BY GROUPING SETS ((partner_id), (partner_id, team_id),
                                      (partner_id, user_id))
         ),
-        counts AS (
-            SELECT %(scope_cols)s, %(counts)s
-              FROM gp
-             WHERE partner_rows = 1
-             GROUP BY GROUPING SETS ((), (team_id), (user_id))
-            UNION ALL
+        multi_counts AS (
             SELECT scope, scope_id, %(counts)s
               FROM multi
              GROUP BY scope, scope_id
         ),
-        -- amounts add up over the rows of a scope
+        -- in one pass over every row: the amounts, which add up over the
+        -- rows of a scope, and the counts of the customers with one row
         amounts AS (
             SELECT %(scope_cols)s,
                    COALESCE(SUM(revenue), 0) AS revenue,
@@ -240,32 +229,43 @@ def period_summary(ctx):
                    COALESCE(SUM(gp_qoq), 0) AS gp_qoq,
                    COALESCE(SUM(rev_yoy), 0) AS rev_yoy,
                    COALESCE(SUM(gp_yoy), 0) AS gp_yoy,
-                   COALESCE(BOOL_OR(recent), FALSE) AS recent
-              FROM gp
+                   COALESCE(BOOL_OR(recent), FALSE) AS recent,
+                   %(single_counts)s
+              FROM (
+                SELECT f.*,
+                       f.first_at >= %(start)s AS is_new,
+                       f.first_at < %(prev)s AS known_before_prev,
+                       TRUE AS single
+                  FROM %(single)s
+                UNION ALL
+                SELECT several.*, FALSE FROM several
+              ) gp
              GROUP BY GROUPING SETS ((), (team_id), (user_id))
-        ),
-        scope_counts AS (
-            SELECT scope, scope_id, %(sums)s
-              FROM counts
-             GROUP BY scope, scope_id
         )
-        SELECT amounts.*, %(count_columns)s
+        SELECT amounts.scope, amounts.scope_id, amounts.revenue, amounts.margin,
+               amounts.new_revenue, amounts.new_margin, amounts.rev_old,
+               amounts.rev_old_prev, amounts.y_revenue, amounts.y_margin,
+               amounts.rev_qoq, amounts.gp_qoq, amounts.rev_yoy, amounts.gp_yoy,
+               amounts.recent, %(count_columns)s
           FROM amounts
-          JOIN scope_counts
-            ON scope_counts.scope = amounts.scope
-           AND scope_counts.scope_id IS NOT DISTINCT FROM amounts.scope_id
+          LEFT JOIN multi_counts mc
+            ON mc.scope = amounts.scope
+           AND mc.scope_id IS NOT DISTINCT FROM amounts.scope_id
          WHERE amounts.scope = 'company' OR amounts.scope_id IS NOT NULL
         """,
         single=flagged_rows(SQL("fs.partner_rows = 1")),
         several=flagged_rows(SQL("fs.partner_rows > 1")),
         scope_cols=SCOPE_COLUMNS,
-        counts=_CUSTOMER_COUNTS,
-        sums=SQL(", ").join(
-            SQL("SUM(%s)::int AS %s", SQL.identifier(c), SQL.identifier(c))
-            for c in _CUSTOMER_COUNT_COLUMNS
-        ),
+        counts=_customer_counts(),
+        single_counts=_customer_counts("single"),
         count_columns=SQL(", ").join(
-            SQL("scope_counts.%s", SQL.identifier(c)) for c in _CUSTOMER_COUNT_COLUMNS
+            SQL(
+                "(amounts.%s + COALESCE(mc.%s, 0))::int AS %s",
+                SQL.identifier(c),
+                SQL.identifier(c),
+                SQL.identifier(c),
+            )
+            for c in _CUSTOMER_COUNT_COLUMNS
         ),
         start=bound(ctx, start),
         prev=bound(ctx, prev),
