@@ -48,13 +48,10 @@ def period_summary(ctx):
     """Per scope key (company, sales team, salesperson), the figures of the
     period that the customer, revenue and cost families count from the
     revenue events, computed once per period context (cached in
-    ``ctx.extra``) in one query: each customer's rows of first events per
-    sales team and salesperson (``crm.kpi.customer.first``), whose kept
-    events tell whether he bought in each activity window (no document is
-    read for it), joined to his amounts of the period and of the previous
-    period (one read of these periods' events), and one read of the recent
-    events (trailing year and comparison periods) for the amounts that do
-    not depend on the customer:
+    ``ctx.extra``) in one query over each customer's rows of first events
+    per sales team and salesperson (``crm.kpi.customer.first``), whose kept
+    events and running totals tell whether he bought in each activity
+    window and his amounts in each period (no document is read):
 
     - customers (a customer is counted once per scope): ``s`` active at the
       start (an event in the window W before it), ``e`` active at the end,
@@ -165,12 +162,7 @@ def period_summary(ctx):
             gp_yoy=within(yoy, "event_margin"),
             recent=events(earliest, end),
             positions=SQL(", ").join(
-                SQL(
-                    "width_bucket(%s::timestamp - INTERVAL '1 microsecond',"
-                    " fs.event_ats) AS %s",
-                    bound(ctx, day),
-                    name,
-                )
+                SQL("%s AS %s", events_before_sql("fs", bound(ctx, day)), name)
                 for day, name in names.items()
             ),
             firsts=firsts_table(ctx.env, "fs"),
@@ -346,19 +338,28 @@ def new_partners_sql(ctx, scope="company", scope_id=None, date_from=None):
     )
 
 
+def events_before_sql(alias, moment):
+    """The number of events of the first-events row ``alias`` whose ``at`` is
+    before ``moment`` (a :func:`bound` value, or an SQL expression of one):
+    one binary search of its sorted ``event_ats`` (``width_bucket`` gives the
+    number of elements up to a value; ``at`` is a timestamp, to the
+    microsecond).  Also the position of the last of them, whose running
+    totals (``event_revenue``, ``event_margin``) sum them."""
+    return SQL(
+        "width_bucket((%s)::timestamp - INTERVAL '1 microsecond', %s)",
+        moment,
+        SQL.identifier(alias, "event_ats"),
+    )
+
+
 def events_between_sql(alias, date_from, date_to):
     """The number of events of the first-events row ``alias`` whose ``at`` is
-    in ``[date_from, date_to)`` (two :func:`bound` values): its sorted
-    ``event_ats`` searched twice (``width_bucket`` gives the number of
-    elements up to a value; ``at`` is a timestamp, to the microsecond)."""
-    ats = SQL.identifier(alias, "event_ats")
-
-    def before(moment):
-        return SQL(
-            "width_bucket(%s::timestamp - INTERVAL '1 microsecond', %s)", moment, ats
-        )
-
-    return SQL("(%s - %s)", before(date_to), before(date_from))
+    in ``[date_from, date_to)`` (two :func:`bound` values)."""
+    return SQL(
+        "(%s - %s)",
+        events_before_sql(alias, date_to),
+        events_before_sql(alias, date_from),
+    )
 
 
 def partner_set_sql(ctx, condition, scope="company", scope_id=None):

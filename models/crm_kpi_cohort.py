@@ -32,7 +32,7 @@ from odoo.tools import SQL
 
 from ..kpi import period as P
 from ..kpi.base import heavy_query_settings
-from ..kpi.customers import firsts_table, refresh_firsts
+from ..kpi.customers import events_before_sql, firsts_table, refresh_firsts
 from ..kpi.events import bound
 from .crm_kpi_snapshot import Disagreement
 
@@ -174,15 +174,11 @@ class CrmKpiCohort(models.Model):
         bounds = [bound(ctx, day) for day in (*starts, end)]
         first = bound(ctx, starts[0])
 
-        def before(moment):
-            # the number of a row's events before ``moment`` (SQL)
-            return SQL(
-                "width_bucket((%s)::timestamp - INTERVAL '1 microsecond', k.event_ats)",
-                moment,
-            )
-
         def revenue(moment):
-            return SQL("COALESCE(k.event_revenue[%s], 0)", before(moment))
+            # a row's revenue before ``moment`` (its running total there)
+            return SQL(
+                "COALESCE(k.event_revenue[%s], 0)", events_before_sql("k", moment)
+            )
 
         # the customer's cohort, as an SQL expression of his first moment
         def cohort(first_at):
@@ -200,8 +196,8 @@ class CrmKpiCohort(models.Model):
                 r_ci=revenue(SQL("(%s)[%s]", b, ci)),
                 r_end=revenue(bound(ctx, end)),
                 r_start=revenue(bound(ctx, ctx.date_start)),
-                n_end=before(bound(ctx, end)),
-                n_w=before(bound(ctx, ctx.window_start(end))),
+                n_end=events_before_sql("k", bound(ctx, end)),
+                n_w=events_before_sql("k", bound(ctx, ctx.window_start(end))),
             )
 
         rows = SQL(

@@ -330,9 +330,6 @@ class CrmKpiCustomerStat(models.Model):
                       FROM ev
                      GROUP BY partner_id, company_id
                 ),
-                -- the first events per scope: the rows of these customers
-                -- without events any more go, the others are upserted (two
-                -- transactions recomputing one customer leave one row)
                 -- the events of each scope in order, with the running
                 -- totals of their amounts and margins
                 ev_run AS (
@@ -346,6 +343,9 @@ class CrmKpiCustomerStat(models.Model):
                     WINDOW k AS (PARTITION BY partner_id, company_id, team_id, user_id
                                  ORDER BY at, res_id ROWS UNBOUNDED PRECEDING)
                 ),
+                -- the first events per scope: the rows of these customers
+                -- without events any more go, the others are upserted (two
+                -- transactions recomputing one customer leave one row)
                 firsts_new AS (
                     SELECT partner_id, company_id, team_id, user_id,
                            MIN(at) AS first_at,
