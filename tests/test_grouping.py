@@ -15,9 +15,11 @@ Per grouping, January and February hold:
 """
 
 from datetime import date
+from unittest.mock import patch
 
 from odoo.fields import Domain
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from ..kpi.base import Result, count, ratio
 from .common import KpiCase
@@ -241,3 +243,39 @@ class TestGrouping(KpiCase):
                         ),
                         ours["__count"],
                     )
+
+    def test_grouped_reads_plan_settings(self):
+        """The grouped reads of the values (pivot and graph) run without JIT
+        nor merge joins and with room to sort in memory, then leave the
+        transaction's own settings as they were."""
+        Value = self.env["crm.kpi.value"]
+        cr = self.env.cr
+        domain = [("company_id", "=", self.company.id)]
+
+        def settings():
+            cr.execute(
+                SQL(
+                    "SELECT current_setting('enable_mergejoin'), "
+                    "current_setting('jit'), current_setting('work_mem')"
+                )
+            )
+            return cr.fetchone()
+
+        cr.execute(SQL("SET LOCAL work_mem = '5MB'"))
+        before = settings()
+        self.assertEqual(before[0], "on")
+        seen = []
+        execute_query = type(self.env).execute_query
+
+        def spy(env, query):
+            if "GROUP BY" in query.code:
+                seen.append(settings())
+            return execute_query(env, query)
+
+        with patch.object(type(self.env), "execute_query", spy):
+            Value.formatted_read_grouping_sets(
+                domain, [["kpi_id"], []], ["value:sum", "__count"]
+            )
+            Value.formatted_read_group(domain, ["kpi_id"], ["value:sum"])
+        self.assertEqual(seen, [("off", "off", "64MB")] * 2)
+        self.assertEqual(settings(), before)
