@@ -480,7 +480,8 @@ def cmd_lint(_args):
 
 
 def cmd_bench(args):
-    pg = prepare()
+    # measure 5 renders the PDF report with wkhtmltopdf
+    pg = prepare(debian=["wkhtmltopdf"])
     script = ROOT / "benchmark" / "run.py"
     if not script.exists():
         raise Fail("benchmark/run.py does not exist yet: nothing to benchmark")
