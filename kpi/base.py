@@ -137,6 +137,29 @@ class PeriodContext:
 HEAVY_QUERY = {"work_mem": "64MB", "jit": "off", "parallel_tuple_cost": "0.01"}
 
 
+def set_local(cr, settings):
+    """Give the transaction of ``cr`` the ``settings`` (``{name: value}``) as
+    ``SET LOCAL`` does, until its end or the rollback of the savepoint it is
+    in, in one query; returns the values they replace (``set_local`` of
+    them puts them back)."""
+    names = sorted(settings)
+    cr.execute(
+        SQL(
+            "SELECT %s",
+            SQL(", ").join(
+                SQL(
+                    "current_setting(%s), set_config(%s, %s, TRUE)",
+                    name,
+                    name,
+                    settings[name],
+                )
+                for name in names
+            ),
+        )
+    )
+    return dict(zip(names, cr.fetchone()[::2], strict=True))
+
+
 def heavy_query_settings(ctx):
     """Give the heavy queries of the period ``ctx`` the settings
     :data:`HEAVY_QUERY`, once per period computation (one query): as with
@@ -146,15 +169,7 @@ def heavy_query_settings(ctx):
     two more queries per heavy query."""
     if ctx.extra.get("heavy_query_settings"):
         return
-    ctx.env.cr.execute(
-        SQL(
-            "SELECT %s",
-            SQL(", ").join(
-                SQL("set_config(%s, %s, TRUE)", name, value)
-                for name, value in sorted(HEAVY_QUERY.items())
-            ),
-        )
-    )
+    set_local(ctx.env.cr, HEAVY_QUERY)
     ctx.extra["heavy_query_settings"] = True
 
 

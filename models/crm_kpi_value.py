@@ -1,5 +1,6 @@
 from contextlib import contextmanager
 
+import psycopg2
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
@@ -7,6 +8,7 @@ from odoo.exceptions import UserError
 from odoo.fields import Domain
 from odoo.tools import SQL, float_compare
 
+from ..kpi.base import set_local
 from .crm_kpi_definition import AREAS, UNITS
 from .crm_kpi_drillable import DRILL_FIELD, drill_reference, holds_sql
 from .crm_kpi_snapshot import GRANULARITY, SCOPE
@@ -147,38 +149,21 @@ class CrmKpiValue(models.Model):
 
     @contextmanager
     def _grouped_read_settings(self):
-        """Run the block with :attr:`GROUPED_READ_SETTINGS` (as ``SET
-        LOCAL``), then put the transaction's own settings back: a query
-        before and one after."""
-        names = sorted(self.GROUPED_READ_SETTINGS)
-        cr = self.env.cr
-        cr.execute(
-            SQL(
-                "SELECT %s",
-                SQL(", ").join(
-                    SQL(
-                        "current_setting(%s), set_config(%s, %s, TRUE)",
-                        name,
-                        name,
-                        self.GROUPED_READ_SETTINGS[name],
-                    )
-                    for name in names
-                ),
-            )
-        )
-        before = cr.fetchone()[::2]
+        """Run the block with :attr:`GROUPED_READ_SETTINGS`, then put the
+        transaction's own settings back (a query before and one after),
+        also when the block raises; but a failed query leaves them to the
+        rollback that follows: its aborted transaction takes no more
+        queries, and trying would hide the query's own error."""
+        before = set_local(self.env.cr, self.GROUPED_READ_SETTINGS)
+        aborted = False
         try:
             yield
+        except psycopg2.Error:
+            aborted = True
+            raise
         finally:
-            cr.execute(
-                SQL(
-                    "SELECT %s",
-                    SQL(", ").join(
-                        SQL("set_config(%s, %s, TRUE)", name, value)
-                        for name, value in zip(names, before, strict=True)
-                    ),
-                )
-            )
+            if not aborted:
+                set_local(self.env.cr, before)
 
     @api.model
     def _read_group(
@@ -264,25 +249,17 @@ class CrmKpiValue(models.Model):
         time."""
         formatter = super()._web_read_group_groupby_formatter(groupby_spec, values)
         made = {}
-        if any(isinstance(value, models.BaseModel) for value in values[:1]):
-            # records (a many-to-one) are kept by their ids: hashing and
-            # comparing recordsets themselves took a third of the time
-            def formatter_once(value):
-                key = value._ids
-                try:
-                    return made[key]
-                except KeyError:
-                    made[key] = formatter(value)
-                    return made[key]
-
-            return formatter_once
+        # records (a many-to-one) are kept by their ids: hashing and
+        # comparing recordsets themselves took a third of the time
+        by_ids = bool(values) and isinstance(values[0], models.BaseModel)
 
         def formatter_once(value):
+            key = value._ids if by_ids else value
             try:
-                return made[value]
+                return made[key]
             except KeyError:
-                made[value] = formatter(value)
-                return made[value]
+                made[key] = formatter(value)
+                return made[key]
             except TypeError:  # an unhashable value: not kept
                 return formatter(value)
 

@@ -279,3 +279,8 @@ class TestGrouping(KpiCase):
             Value.formatted_read_group(domain, ["kpi_id"], ["value:sum"])
         self.assertEqual(seen, [("off", "off", "64MB")] * 2)
         self.assertEqual(settings(), before)
+        # a read that fails (here on a field the model does not have)
+        # puts them back too
+        with self.assertRaises(ValueError):
+            Value._read_group([("no_such_field", "=", 1)], ["kpi_id"])
+        self.assertEqual(settings(), before)
