@@ -236,10 +236,16 @@ class ResPartner(models.Model):
         """Join the customer figures (``ranked``: their ranks) of the
         commercial partner of ``alias`` to ``query``; return the join's
         alias.  The figures are those the current user may read
-        (``crm.kpi.customer.stat._kpi_stats_sql``)."""
+        (``crm.kpi.customer.stat._kpi_stats_sql``); with ``partner_ids``
+        (reading records: their commercial partners), those customers' only,
+        still ranked over all the customers."""
         Stat = self.env["crm.kpi.customer.stat"]
         name = query.make_alias(alias, "kpi_rank" if ranked else "kpi_stats")
-        source = Stat._kpi_ranked_sql() if ranked else Stat._kpi_stats_sql(partner_ids)
+        source = (
+            Stat._kpi_ranked_sql(partner_ids)
+            if ranked
+            else Stat._kpi_stats_sql(partner_ids)
+        )
         query.add_join(
             "LEFT JOIN",
             name,
@@ -373,11 +379,7 @@ class ResPartner(models.Model):
         if ids:
             Stat = self.env["crm.kpi.customer.stat"]
             Stat._kpi_refresh_pending()
-            commercial = None
-            if not ranked:
-                commercial = sorted(
-                    set(self.browse(ids).commercial_partner_id.ids)
-                ) or [0]
+            commercial = sorted(set(self.browse(ids).commercial_partner_id.ids)) or [0]
             query = Query(self.env, self._table, SQL.identifier(self._table))
             query.add_where(
                 SQL("%s IN %s", SQL.identifier(self._table, "id"), tuple(ids))

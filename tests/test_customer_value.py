@@ -15,6 +15,7 @@ from lxml import etree
 from odoo import Command, fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from .common import KpiCase
 
@@ -300,6 +301,43 @@ class TestCustomerValue(CustomerValueCase):
             [("id", "in", self.all.ids), ("kpi_rfm_recency", ">=", 4)]
         )
         self.assertEqual(sorted(self.letters(found)), ["A", "B", "C", "D"])
+
+    def test_ranks_read_as_searched(self):
+        """Reading ranks whatever records are read together (a list's page, a
+        form's one record) gives each customer the ranks over all the
+        customers that searching and sorting by them use: one customer alone
+        (F, whose revenue of 1000 D and J share), all, every third, and the
+        three of equal revenue."""
+        Stat = self.env["crm.kpi.customer.stat"]
+
+        def ranks(partner_ids=None):
+            rows = self.env.execute_query(
+                SQL(
+                    "SELECT partner_id, r, f, m, revenue_rank, customers"
+                    " FROM (%s) ranked",
+                    Stat._kpi_ranked_sql(partner_ids),
+                )
+            )
+            return {row[0]: row[1:] for row in rows}
+
+        every = ranks()
+        customers = [p.id for p in self.c.values()]
+        pages = [[pid] for pid in customers] + [customers, customers[::3]]
+        pages.append([self.c[x].id for x in "DFJ"])
+        for page in pages:
+            with self.subTest(page=self.letters(self.c["A"].browse(page))):
+                self.assertEqual(ranks(page), {pid: every[pid] for pid in page})
+        # F ranks 7th: A G C H E, then D F J (1000) by id
+        self.assertEqual(every[self.c["F"].id][3], 7)
+        # the fields read one by one and all together agree with the order
+        # of a search by the revenue rank
+        Partner = self.env["res.partner"]
+        found = Partner.search([("id", "in", customers)], order="kpi_revenue_rank")
+        self.assertEqual(self.letters(found), list("AGCHEDFJIB"))
+        for partner in self.c.values():
+            partner.invalidate_recordset()
+            alone = partner.browse(partner.id).kpi_revenue_rank
+            self.assertEqual(alone, found.ids.index(partner.id) + 1, partner.name)
 
     def test_search_operators(self):
         Partner = self.env["res.partner"]
