@@ -107,9 +107,13 @@ def period_summary(ctx):
         return SQL("(x.%s - x.%s)", names[day_to], names[day_from])
 
     def total(column, day_from, day_to):
-        """Sum of a row's amounts (running totals ``column``) in the days."""
+        """Sum of a row's amounts (running totals ``column``) in the days;
+        NULL without an event in them (most rows, for a month: their sums
+        skip it instead of adding a zero, and the numeric arrays are not
+        walked to their ends)."""
         return SQL(
-            "(COALESCE(x.%(c)s[x.%(to)s], 0) - COALESCE(x.%(c)s[x.%(fr)s], 0))",
+            "(CASE WHEN x.%(to)s > x.%(fr)s"
+            " THEN x.%(c)s[x.%(to)s] - COALESCE(x.%(c)s[x.%(fr)s], 0) END)",
             c=SQL.identifier(column),
             to=names[day_to],
             fr=names[day_from],
