@@ -9,6 +9,7 @@ there is no value).  The engine stores them; it never knows a formula.
 
 import json
 import math
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -69,6 +70,9 @@ class PeriodContext:
     calendar: str = "gregorian"
     tz: str = "UTC"
     extra: dict = field(default_factory=dict)
+    # the contexts of the other connections reading the period at the same
+    # time, on the same snapshot (crm.kpi.read.source._kpi_lanes)
+    lanes: list = field(default_factory=list)
 
     @property
     def start_utc(self):
@@ -162,15 +166,34 @@ def set_local(cr, settings):
 
 def heavy_query_settings(ctx):
     """Give the heavy queries of the period ``ctx`` the settings
-    :data:`HEAVY_QUERY`, once per period computation (one query): as with
-    ``SET LOCAL``, they last until the end of the transaction or the rollback
-    of the savepoint the period is computed in (the cron and the backfill
-    commit every period).  Not put back after each query: that would cost
-    two more queries per heavy query."""
-    if ctx.extra.get("heavy_query_settings"):
+    :data:`HEAVY_QUERY`, once per period computation and connection (one
+    query): as with ``SET LOCAL``, they last until the end of the
+    transaction or the rollback of the savepoint the period is computed in
+    (the cron and the backfill commit every period).  Not put back after
+    each query: that would cost two more queries per heavy query."""
+    key = ("heavy_query_settings", ctx.env.cr)
+    if ctx.extra.get(key):
         return
     set_local(ctx.env.cr, HEAVY_QUERY)
-    ctx.extra["heavy_query_settings"] = True
+    ctx.extra[key] = True
+
+
+def shared(ctx, name, compute):
+    """``compute()``: a figure of the period of ``ctx`` that several
+    families read, computed once per period computation and kept in
+    ``ctx.extra``.  The families of a period may run at the same time on
+    several connections that see the same snapshot
+    (``crm.kpi.read.source._kpi_lanes``): the first one to ask computes it,
+    the others wait for it."""
+    key = ctx.cache_key(name)
+    if key in ctx.extra:
+        return ctx.extra[key]
+    # dict.setdefault is atomic: one lock per figure, whoever asks first
+    lock = ctx.extra.setdefault(("lock", key), threading.Lock())
+    with lock:
+        if key not in ctx.extra:
+            ctx.extra[key] = compute()
+    return ctx.extra[key]
 
 
 def _json_value(value):

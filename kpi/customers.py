@@ -9,7 +9,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo.tools import SQL
 
-from .base import heavy_query_settings
+from .base import heavy_query_settings, shared
 from .events import SCOPE_COLUMNS, bound, comparison_period, scope_filter
 
 # counts of customers per scope, from rows of flags per customer and scope:
@@ -47,8 +47,8 @@ def _customer_counts(rows="TRUE"):
 def period_summary(ctx):
     """Per scope key (company, sales team, salesperson), the figures of the
     period that the customer, revenue and cost families count from the
-    revenue events, computed once per period context (cached in
-    ``ctx.extra``) in one query over each customer's rows of first events
+    revenue events, computed once per period computation
+    (:func:`~.base.shared`) in one query over each customer's rows of first events
     per sales team and salesperson (``crm.kpi.customer.first``), whose kept
     events and running totals tell whether he bought in each activity
     window and his amounts in each period (no document is read):
@@ -77,9 +77,10 @@ def period_summary(ctx):
     on one of its rows).
     ``is_new`` compares the customer's first event, of every scope, with the
     start."""
-    key = ctx.cache_key("period_summary")
-    if key in ctx.extra:
-        return ctx.extra[key]
+    return shared(ctx, "period_summary", lambda: _period_summary(ctx))
+
+
+def _period_summary(ctx):
     refresh_firsts(ctx.env)
     start, end = ctx.date_start, ctx.date_end
     prev = ctx.shifted(-1).date_start
@@ -269,9 +270,7 @@ def period_summary(ctx):
     cr = ctx.env.cr
     heavy_query_settings(ctx)
     cr.execute(query)
-    rows = cr.dictfetchall()
-    ctx.extra[key] = summary = {(r["scope"], r["scope_id"]): r for r in rows}
-    return summary
+    return {(r["scope"], r["scope_id"]): r for r in cr.dictfetchall()}
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ untaxed amount and margin in the company currency.
 
 from odoo.tools import SQL
 
-from .base import heavy_query_settings
+from .base import heavy_query_settings, shared
 
 
 def uses_invoices(company):
@@ -221,7 +221,7 @@ CAMPAIGN_SETS = {
 
 def campaign_summary(ctx):
     """The campaign figures of the period of ``ctx``, read once for the
-    marketing and the cost families (cached in ``ctx.extra``): the revenue
+    marketing and the cost families (:func:`~.base.shared`): the revenue
     events of the period with their campaign (:func:`campaign_events_sql`),
     the leads created in the period with a campaign (responses) and the cost
     entries of the period, summed per ``set``: ``company``, ``team``,
@@ -230,9 +230,10 @@ def campaign_summary(ctx):
     ``orders`` (events), ``campaign_orders`` (events with a campaign),
     ``responses``, ``cost``, ``cost_entries``, ``touches`` (events, leads
     and costs with a campaign) and ``campaigns`` (distinct campaigns)."""
-    key = ctx.cache_key("campaign_summary")
-    if key in ctx.extra:
-        return ctx.extra[key]
+    return shared(ctx, "campaign_summary", lambda: _campaign_summary(ctx))
+
+
+def _campaign_summary(ctx):
     cr = ctx.env.cr
     heavy_query_settings(ctx)
     cr.execute(
@@ -261,7 +262,6 @@ def campaign_summary(ctx):
     rows = cr.dictfetchall()
     for row in rows:
         row["set"] = CAMPAIGN_SETS[row.pop("grouping")]
-    ctx.extra[key] = rows
     return rows
 
 

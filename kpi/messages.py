@@ -9,7 +9,7 @@ was a third of their time.
 
 from odoo.tools import SQL
 
-from .base import heavy_query_settings
+from .base import heavy_query_settings, shared
 from .events import lead_company_condition
 
 # subtypes of the messages that only say a record was created: not actions
@@ -94,14 +94,16 @@ def lead_messages_sql(ctx):
 def lead_message_summary(ctx):
     """The messages of :func:`lead_messages_sql` counted per (lead's sales
     team, author, author's user): ``calls``, ``emails``, ``actions``.  One
-    query per period context (cached in ``ctx.extra``)."""
-    key = ctx.cache_key("lead_message_summary")
-    if key not in ctx.extra:
-        cr = ctx.env.cr
-        heavy_query_settings(ctx)
-        cr.execute(
-            SQL(
-                """
+    query per period computation (:func:`~.base.shared`)."""
+    return shared(ctx, "lead_message_summary", lambda: _lead_message_summary(ctx))
+
+
+def _lead_message_summary(ctx):
+    cr = ctx.env.cr
+    heavy_query_settings(ctx)
+    cr.execute(
+        SQL(
+            """
                 WITH msgs AS (%s)
                 SELECT team_id, author_id, user_id,
                        COUNT(*) FILTER (WHERE is_call) AS calls,
@@ -110,11 +112,10 @@ def lead_message_summary(ctx):
                   FROM msgs
                  GROUP BY team_id, author_id, user_id
                 """,
-                lead_messages_sql(ctx),
-            )
+            lead_messages_sql(ctx),
         )
-        ctx.extra[key] = cr.dictfetchall()
-    return ctx.extra[key]
+    )
+    return cr.dictfetchall()
 
 
 # ---------------------------------------------------------------------------

@@ -1,19 +1,27 @@
-"""Where the KPI families read: the primary database, or a standby.
+"""Where the KPI families read: the primary database, or a standby; on one
+connection, or on several at once.
 
 When Odoo is started with a read replica (``--db_replica_host`` /
 ``--db_replica_port``), a period's families run their queries on a
 read-only cursor on the standby, and the snapshots and values are written
 on the primary (``crm.kpi.snapshot._compute_company_period``).
+
+On the primary, the families of a period run at the same time on several
+connections (the setting *Connections reading a period*), which see the
+very snapshot of the computation's transaction (``pg_export_snapshot``):
+independent families use several processors of the database server, and
+give the values they would give one after another.
 """
 
 import dataclasses
 import logging
+import threading
 import time
 from contextlib import contextmanager
 
 import psycopg2
 
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models, sql_db
 from odoo.tools import SQL, config
 
 _logger = logging.getLogger(__name__)
@@ -29,6 +37,11 @@ READ_SOURCE = [
     ("primary", "Primary database"),
     ("replica", "Standby (read replica)"),
 ]
+
+# how many connections read the families of a period at once (1: one)
+READ_CONNECTIONS_PARAM = "crm_success_kpi.read_connections"
+READ_CONNECTIONS_DEFAULT = 2
+READ_CONNECTIONS_MAX = 8
 
 # where a computation read on the primary (see CrmKpiSnapshot._kpi_reading)
 PRIMARY_SOURCE = {
@@ -213,3 +226,156 @@ class CrmKpiReadSource(models.AbstractModel):
             return max(0, int(raw))
         except (TypeError, ValueError):
             return REPLICA_MAX_LAG_DEFAULT
+
+    # -- several connections ---------------------------------------------------
+    @api.model
+    def _kpi_read_connections(self):
+        """The setting *Connections reading a period* (1 to
+        :data:`READ_CONNECTIONS_MAX`)."""
+        raw = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param(READ_CONNECTIONS_PARAM, READ_CONNECTIONS_DEFAULT)
+        )
+        try:
+            return min(max(1, int(raw)), READ_CONNECTIONS_MAX)
+        except (TypeError, ValueError):
+            return READ_CONNECTIONS_DEFAULT
+
+    @contextmanager
+    def _kpi_lanes(self, read_ctx):
+        """Yield the period context the families of ``read_ctx`` read with:
+        ``read_ctx`` itself, or, with the setting *Connections reading a
+        period* above 1, a context on a new connection whose ``lanes`` are
+        the contexts of the other new connections, all in transactions that
+        see one snapshot (the first one exports it, as its first statement:
+        this transaction may be in a savepoint, which cannot export one).
+        They share ``read_ctx.extra`` (the figures several families read
+        are computed once: :func:`~..kpi.base.shared`); this transaction
+        writes the results.  ``read_ctx`` itself when the setting is 1, when
+        the reads go to a standby, or when this transaction has changes that
+        other connections cannot see (a period computed after writes in the
+        same transaction, as in the tests)."""
+        wanted = self._kpi_read_connections()
+        cursors = []
+        try:
+            lanes = []
+            if wanted > 1 and self._kpi_snapshot_shareable(read_ctx):
+                snapshot = None
+                for _index in range(wanted):
+                    lane_cr = self._kpi_lane_cursor(snapshot)
+                    if lane_cr is None:
+                        break
+                    cursors.append(lane_cr)
+                    if snapshot is None:
+                        lane_cr.execute("SELECT pg_export_snapshot()")
+                        snapshot = lane_cr.fetchone()[0]
+                    env = api.Environment(
+                        lane_cr,
+                        read_ctx.env.uid,
+                        dict(read_ctx.env.context),
+                        su=read_ctx.env.su,
+                    )
+                    lanes.append(
+                        dataclasses.replace(
+                            read_ctx,
+                            env=env,
+                            company=read_ctx.company.with_env(env),
+                            lanes=[],
+                        )
+                    )
+            if len(lanes) < 2:
+                yield read_ctx
+                return
+            lanes[0].lanes = lanes[1:]
+            yield lanes[0]
+        finally:
+            for lane_cr in cursors:
+                lane_cr.close()
+
+    def _kpi_snapshot_shareable(self, read_ctx):
+        """Whether other connections see what ``read_ctx`` would read: it
+        reads on the primary, in this transaction, which has written
+        nothing yet."""
+        if read_ctx.env.cr is not self.env.cr:
+            return False
+        self.env.cr.execute("SELECT pg_current_xact_id_if_assigned() IS NULL")
+        return self.env.cr.fetchone()[0]
+
+    def _kpi_lane_cursor(self, snapshot):
+        """A new connection, whose transaction sees the exported
+        ``snapshot`` when given, or None (logged) when there is none to be
+        had."""
+        try:
+            lane_cr = self.env.registry.cursor()
+        except psycopg2.Error as exc:
+            _logger.warning(
+                "CRM KPIs: no other connection (%s): the families of the "
+                "period are read on one",
+                exc,
+            )
+            return None
+        if not isinstance(lane_cr, sql_db.Cursor):
+            # the registry lends cursors on the test's transaction
+            lane_cr.close()
+            return None
+        if snapshot is None:
+            return lane_cr
+        try:
+            lane_cr.execute(SQL("SET TRANSACTION SNAPSHOT %s", snapshot))
+        except psycopg2.Error as exc:
+            _logger.warning(
+                "CRM KPIs: the other connection cannot read the period's "
+                "snapshot (%s): the families of the period are read on fewer",
+                exc,
+            )
+            lane_cr.close()
+            return None
+        return lane_cr
+
+    def _kpi_run_families(self, read_ctx, names):
+        """The results (``_kpi_results``) of the families ``names`` for the
+        period of ``read_ctx``, in that order, computed on ``read_ctx`` and
+        its ``lanes`` (:meth:`_kpi_lanes`) at the same time: each
+        connection takes the next family not yet taken until none is left.
+        The first error stops them and is raised once they have all
+        stopped."""
+        results = [None] * len(names)
+        lanes = [read_ctx, *read_ctx.lanes]
+        if len(lanes) == 1:
+            for index, name in enumerate(names):
+                family = read_ctx.env[name]._kpi_bind(read_ctx)
+                results[index] = family._kpi_results()
+            return results
+        pending = list(range(len(names)))
+        errors = []
+        lock = threading.Lock()
+
+        def run(lane):
+            while True:
+                with lock:
+                    if errors or not pending:
+                        return
+                    index = pending.pop(0)
+                try:
+                    family = lane.env[names[index]]._kpi_bind(lane)
+                    results[index] = family._kpi_results()
+                except Exception as exc:  # noqa: BLE001 -- raised below
+                    with lock:
+                        errors.append(exc)
+                    return
+
+        threads = [
+            threading.Thread(target=run, args=(lane,), name=f"crm_kpi_lane_{number}")
+            for number, lane in enumerate(lanes[1:], 1)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            run(lanes[0])
+        finally:
+            for thread in threads:
+                thread.join()
+        if errors:
+            raise errors[0]
+        return results

@@ -294,20 +294,28 @@ class CrmKpiSnapshot(models.Model):
                 f"crm_kpi:{granularity}:{ctx.date_start}",
             )
         )
-        with self._kpi_reading(ctx) as (read_ctx, source):
+        with (
+            self._kpi_reading(ctx) as (read_ctx, source),
+            self._kpi_lanes(read_ctx) as read_ctx,
+        ):
             return self._kpi_compute_and_store(ctx, read_ctx, source)
 
     def _kpi_compute_and_store(self, ctx, read_ctx, source):
         """Run the families on ``read_ctx`` (``ctx`` whose environment reads
-        on a standby, or ``ctx`` itself) and store their results through
+        on a standby, or ``ctx`` itself, or a context on other connections
+        of the primary that read at the same time: :meth:`_kpi_lanes`) and
+        store their results through
         ``ctx``, with ``source`` (where they were read, see
         :meth:`_kpi_reading`).  Extensions computing more from the same
         reads (cohorts) run their queries on ``read_ctx.env.cr``."""
         results = {}
-        for family in self._families():
-            family = family._kpi_bind(read_ctx)
+        families = self._families()
+        computed = self._kpi_run_families(
+            read_ctx, [family._name for family in families]
+        )
+        for family, family_results in zip(families, computed, strict=True):
             codes = set(family._kpi_codes())
-            for key, values in family._kpi_results().items():
+            for key, values in family_results.items():
                 stray = set(values) - codes
                 if stray:
                     raise UserError(

@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from .crm_kpi_read_source import READ_CONNECTIONS_MAX
 
 
 class ResConfigSettings(models.TransientModel):
@@ -27,6 +30,28 @@ class ResConfigSettings(models.TransientModel):
         "on it unless it is further behind the primary than this: then it "
         "reads on the primary.",
     )
+    kpi_read_connections = fields.Integer(
+        string="Connections reading a period",
+        config_parameter="crm_success_kpi.read_connections",
+        default=2,
+        help="How many database connections read the KPI families of one "
+        "period at the same time, all seeing the same moment of the "
+        "database: with several processors on the database server, a period "
+        "is computed sooner. 1: one connection.",
+    )
+
+    @api.constrains("kpi_read_connections")
+    def _check_kpi_read_connections(self):
+        for settings in self:
+            if not 1 <= settings.kpi_read_connections <= READ_CONNECTIONS_MAX:
+                raise ValidationError(
+                    self.env._(
+                        "Connections reading a period: from 1 to %(max)s (got "
+                        "%(value)s).",
+                        max=READ_CONNECTIONS_MAX,
+                        value=settings.kpi_read_connections,
+                    )
+                )
 
     # -- costs drawn from accounting -------------------------------------------
     kpi_cost_sales_analytic_ids = fields.Many2many(

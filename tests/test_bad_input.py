@@ -89,6 +89,22 @@ class TestKpiBadInput(KpiCase):
         self.company.invalidate_recordset()
         self.assertEqual(self.company.kpi_activity_window_days, 365)
 
+    def test_read_connections(self):
+        """From 1 to 8 connections reading a period: out of range, the
+        settings say so and keep the setting; a bad stored value reads as the
+        default of 2."""
+        Settings = self.env["res.config.settings"]
+        Snapshot = self.env["crm.kpi.snapshot"]
+        for wrong in (0, 9):
+            with self.fails(ValidationError, "from 1 to 8"):
+                Settings.create({"kpi_read_connections": wrong}).execute()
+        self.assertEqual(Snapshot._kpi_read_connections(), 2)
+        Settings.create({"kpi_read_connections": 3}).execute()
+        self.assertEqual(Snapshot._kpi_read_connections(), 3)
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("crm_success_kpi.read_connections", "many")
+        self.assertEqual(Snapshot._kpi_read_connections(), 2)
+
     def test_nps_interval_and_sample_size(self):
         with self.fails(
             ValidationError, r"NPS invitations of .* must be at least 1 \(got 0\)"

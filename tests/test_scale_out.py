@@ -53,6 +53,13 @@ SOURCE_TABLES = [
 ]
 
 
+def make_history(env):
+    """The standby data (generated once: the generator skips a seed it has
+    already generated); the main company's id."""
+    generate(env, customers=2000, months=12, seed=7, end_date=date(2018, 5, 31))
+    return env.ref("base.main_company").id
+
+
 @tagged("post_install", "-at_install")
 class TestStandbyReads(RealCursorCase):
     @classmethod
@@ -61,11 +68,7 @@ class TestStandbyReads(RealCursorCase):
         if not (config.get("db_replica_host") or config.get("db_replica_port")):
             cls.skipTest(cls, "Odoo has no read replica (--db_replica_host)")
 
-        def make(env):
-            generate(env, customers=2000, months=12, seed=7, end_date=date(2018, 5, 31))
-            return env.ref("base.main_company").id
-
-        cls.company_id = cls.run_env(make)
+        cls.company_id = cls.run_env(make_history)
         # what autovacuum would do to the new rows, done now: its reads
         # would otherwise count on the primary while the month is computed
         __, info = sql_db.connection_info_for(cls.registry_.db_name)
@@ -340,3 +343,88 @@ class TestParallelWorkers(RealCursorCase):
         self.assertTrue(all(by_worker.values()), f"both workers worked: {by_worker}")
         self.assertEqual(len(reconciled), 1, "reconciled once")
         self.assertEqual(results["daily"].done + results["worker"].done, len(periods))
+
+
+@tagged("post_install", "-at_install")
+class TestReadConnections(RealCursorCase):
+    """The families of May 2018 read on two connections at once, which see
+    the snapshot of the computation's transaction: the same values as on
+    one; on one when the transaction has already written (the other
+    connections could not see what it wrote)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_id = cls.run_env(make_history)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.run_env(lambda env: cls.remove_periods(env, [cls.company_id], "month"))
+        super().tearDownClass()
+
+    def compute(self, connections, write_first=False):
+        """May 2018 computed on a new connection with ``connections``
+        reading, in a savepoint as the scheduled computations do,
+        committed: its values, and the connection each family read on."""
+        Snapshot = self.registry_["crm.kpi.snapshot"]
+        read_on, lock = {}, threading.Lock()
+        wrapped = {}
+        names = self.run_env(lambda env: env["crm.kpi.family"]._kpi_family_names())
+        for name in names:
+            cls = self.registry_[name]
+            real = cls._kpi_results
+
+            def spy(family, real=real):
+                with lock:
+                    read_on[family._name] = id(family.env.cr)
+                return real(family)
+
+            wrapped[cls] = real
+            cls._kpi_results = spy
+
+        def run(env):
+            if write_first:
+                # the transaction gets an id, as a write gives it
+                env.cr.execute("SELECT pg_current_xact_id()")
+            company = env["res.company"].browse(self.company_id)
+            # a savepoint cannot export its snapshot: the other
+            # connections share one of their own
+            with env.cr.savepoint():
+                return env["crm.kpi.snapshot"].compute_period(
+                    "month", MAY, companies=company
+                )
+
+        try:
+            with (
+                mock.patch.object(
+                    Snapshot, "_kpi_read_connections", return_value=connections
+                ),
+                mock.patch.object(
+                    Snapshot, "_kpi_replica_configured", return_value=False
+                ),
+            ):
+                self.run_env(run)
+        finally:
+            for cls, real in wrapped.items():
+                cls._kpi_results = real
+        values = self.period_values(
+            self.company_id,
+            MAY,
+            ("v.value", "v.numerator", "v.denominator", "v.note"),
+        )
+        return values, read_on
+
+    def test_two_connections_same_values(self):
+        one, read_on_one = self.compute(1)
+        self.assertTrue(one)
+        self.assertEqual(len(set(read_on_one.values())), 1)
+        two, read_on_two = self.compute(2)
+        self.assertEqual(set(read_on_two), set(read_on_one), "every family ran")
+        self.assertEqual(
+            len(set(read_on_two.values())), 2, "the families read on two connections"
+        )
+        self.assertEqual(two, one, "the same values on two connections as on one")
+        # after a write, one connection: the other would not see it
+        after_write, read_on_write = self.compute(2, write_first=True)
+        self.assertEqual(len(set(read_on_write.values())), 1)
+        self.assertEqual(after_write, one)
