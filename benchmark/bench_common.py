@@ -9,6 +9,7 @@ import logging
 import os
 import shlex
 import sys
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -272,6 +273,35 @@ def ensure_write_dbs(pg, args, info):
     clone_db(pg, base, with_kpi)
     install_module(pg, with_kpi, LOG_DIR / f"bench-install-{with_kpi}.log")
     info["write_dbs_sizes"] = sizes
+
+
+class AllQueries:
+    """Count the queries of every connection of this process meanwhile (the
+    KPI engine reads a period on several: ``crm.kpi.read.source._kpi_lanes``)
+    and the connections that ran them."""
+
+    def __enter__(self):
+        from odoo import sql_db  # noqa: PLC0415
+
+        self.queries = 0
+        self._cursors = set()
+        self._lock = threading.Lock()
+        self._cls = sql_db.Cursor
+        self._execute = execute = sql_db.Cursor.execute
+        counter = self
+
+        def counted(cr, *args, **kwargs):
+            with counter._lock:
+                counter.queries += 1
+                counter._cursors.add(id(cr))
+            return execute(cr, *args, **kwargs)
+
+        self._cls.execute = counted
+        return self
+
+    def __exit__(self, *exc):
+        self._cls.execute = self._execute
+        self.connections = len(self._cursors)
 
 
 class Timer:

@@ -10,6 +10,7 @@ from datetime import date
 from bench_common import (
     HISTORY_FRACTION,
     HISTORY_YEARS,
+    AllQueries,
     Timer,
     close_db,
     ensure_history_db,
@@ -97,12 +98,14 @@ def engine_counts(env, snapshot):
     }
 
 
-def compute_in_turns(env, company, month, repeat):
+def compute_in_turns(env, company, month, repeat, keep=True):
     """One monthly ``compute_period`` of ``company`` against the SQL
     reference, in turns: a cold run each, then ``repeat`` warm ones; the
     best warm run of each side is kept (the engine's with its time per
     family) and the engine's stored counts are checked against the
-    reference's."""
+    reference's.  Each run of the engine begins a transaction, as the
+    scheduled computations and the backfill do: what came before is
+    committed (``keep``) or rolled back."""
     Snapshot = env["crm.kpi.snapshot"]
     ctx = Snapshot._period_context(company, "month", month)
     # a cold run (first read of the tables), then --repeat warm ones, timed
@@ -147,10 +150,14 @@ def compute_in_turns(env, company, month, repeat):
             cls._kpi_results = timed(cls, compute)
         best = None
         for run in range(1 + repeat):
+            if keep:
+                env.cr.commit()  # pylint: disable=invalid-commit
+            else:
+                env.cr.rollback()
             env.invalidate_all()
-            with Timer(env.cr) as t:
+            with AllQueries() as q, Timer(env.cr) as t:
                 snapshots = Snapshot.compute_period("month", month, companies=company)
-            runs.append((t.seconds, t.queries))
+            runs.append((t.seconds, q.queries, q.connections))
             if run and (best is None or t.seconds < best[0]):
                 best = (t.seconds, dict(families))
             with Timer(env.cr) as t:
@@ -182,6 +189,7 @@ def compute_in_turns(env, company, month, repeat):
         "engine_seconds_cold": round(runs[0][0], 3),
         "engine_seconds": round(engine, 3),
         "engine_queries": runs[-1][1],
+        "engine_connections": runs[-1][2],
         "sql_seconds_cold": round(ref_runs[0], 3),
         "sql_seconds": round(reference, 3),
         "ratio": round(engine / reference, 2) if reference else None,
@@ -225,7 +233,7 @@ def measure_history(pg, args, results):
         with environment(name) as env:  # rolled back: the history stays bare
             company = main_company(env)
             month = last_full_month(end_date)
-            run = compute_in_turns(env, company, month, args.repeat)
+            run = compute_in_turns(env, company, month, args.repeat, keep=False)
             run.pop("snapshots")
             # the volume of the month, the same on both histories
             env.cr.execute(

@@ -46,6 +46,14 @@ def verdict(ok):
     return "✅ met" if ok else "❌ missed"
 
 
+def engine_queries(run):
+    """The queries of a computation of measure 1 or 6, and on how many
+    connections when more than one read the period."""
+    text = f"{run['engine_queries']} queries"
+    connections = run.get("engine_connections") or 1
+    return f"{text} on {connections} connections" if connections > 1 else text
+
+
 def fmt_s(seconds):
     return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
 
@@ -74,7 +82,7 @@ def tenth_row(h):
             f"({history['sizes']['customers']:,} customers, "
             f"{history['sizes']['orders']:,} orders; {history['scopes']} "
             f"snapshots) vs the same SQL aggregate ({check})",
-            f"{fmt_s(history['engine_seconds'])} ({history['engine_queries']} queries)",
+            f"{fmt_s(history['engine_seconds'])} ({engine_queries(history)})",
             fmt_s(history["sql_seconds"]),
             f"{ratio}× (target ≤ {TARGETS['compute_tenth']}×)",
             verdict(
@@ -256,7 +264,7 @@ def table_rows(res):  # noqa: C901
                 f"1. `compute_period('month', {c['month']})`, all scopes "
                 f"({c['scopes']} snapshots, {c['values']} values) vs one SQL "
                 f"aggregate of S, E, N, L, revenue, won, lost ({check})",
-                f"{fmt_s(c['engine_seconds'])} ({c['engine_queries']} queries)",
+                f"{fmt_s(c['engine_seconds'])} ({engine_queries(c)})",
                 fmt_s(c["sql_seconds"]),
                 f"{c['ratio']}× (target ≤ {TARGETS['compute']}×)",
                 verdict(ok and not c["mismatches"]),
