@@ -31,7 +31,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..kpi import period as P
-from ..kpi.base import heavy_query_settings
+from ..kpi.base import heavy_query_settings, shared
 from ..kpi.customers import events_before_sql, firsts_table, refresh_firsts
 from ..kpi.events import bound
 from .crm_kpi_snapshot import Disagreement
@@ -41,6 +41,11 @@ COHORT_DEPTH = {"month": 24, "quarter": 12}
 # acquisition periods shown in the heat maps of the report and dashboard
 HEAT_MAP_DEPTH = 12
 COHORT_GRANULARITIES = [("month", "Month"), ("quarter", "Quarter")]
+
+
+def _cohort_read(lane):
+    """The cohorts' read of the period of ``lane``, on its connection."""
+    return lane.env["crm.kpi.cohort"]._cohort_rows(lane)
 
 
 def pct(num, den):
@@ -244,15 +249,18 @@ class CrmKpiCohort(models.Model):
         )
 
     @api.model
-    def _compute_cohorts(self, ctx, read_ctx=None):
-        """Compute and store the rows of ``ctx``'s period for every cohort
-        of its company (company and sales team scopes), reading the records
-        through ``read_ctx`` (its environment may read on a standby: see
-        ``crm.kpi.snapshot._kpi_reading``; default ``ctx``)."""
-        if ctx.granularity not in COHORT_DEPTH:
-            return self.browse()
-        starts, __ = self._cohort_bounds(ctx)
+    def _cohort_rows(self, ctx, read_ctx=None):
+        """The customers of every cohort of ``ctx``'s period counted per
+        cohort and sales team, read on ``read_ctx``'s connection (default
+        ``ctx``) once per period computation: a connection of the period may
+        have read them at the same time as the families
+        (``crm.kpi.snapshot._kpi_more_reads``)."""
         read_ctx = read_ctx or ctx
+        return shared(
+            read_ctx, "cohort_rows", lambda: self._read_cohort_rows(ctx, read_ctx)
+        )
+
+    def _read_cohort_rows(self, ctx, read_ctx):
         read_cr = read_ctx.env.cr
         # a window over every revenue event of the company: the families'
         # memory for sorts and hashes, else it spills to temporary files
@@ -272,7 +280,18 @@ class CrmKpiCohort(models.Model):
                 customers=self._cohort_customers_sql(ctx),
             )
         )
-        rows = read_cr.dictfetchall()
+        return read_cr.dictfetchall()
+
+    @api.model
+    def _compute_cohorts(self, ctx, read_ctx=None):
+        """Compute and store the rows of ``ctx``'s period for every cohort
+        of its company (company and sales team scopes), reading the records
+        through ``read_ctx`` (its environment may read on a standby: see
+        ``crm.kpi.snapshot._kpi_reading``; default ``ctx``)."""
+        if ctx.granularity not in COHORT_DEPTH:
+            return self.browse()
+        starts, __ = self._cohort_bounds(ctx)
+        rows = self._cohort_rows(ctx, read_ctx)
         cr = self.env.cr
         company = ctx.company
         cr.execute(
@@ -556,6 +575,12 @@ class CrmKpiSnapshot(models.Model):
                     )
                 )
         return found
+
+    def _kpi_more_reads(self, ctx):
+        reads = super()._kpi_more_reads(ctx)
+        if ctx.granularity in COHORT_DEPTH:
+            reads.append(_cohort_read)
+        return reads
 
     def _kpi_compute_and_store(self, ctx, read_ctx, source):
         snapshots = super()._kpi_compute_and_store(ctx, read_ctx, source)

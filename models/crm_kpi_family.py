@@ -35,6 +35,11 @@ class CrmKpiFamily(models.AbstractModel):
     # technical names of the modules the family needs; when one is not
     # installed, the family is not run and its KPIs say why (n/a)
     _kpi_requires = ()
+    # how heavy the family's reads are, relatively: the connections reading
+    # a period at the same time take the heaviest families first, so that
+    # none is left alone with a long one at the end
+    # (crm.kpi.snapshot._kpi_compute_and_store)
+    _kpi_read_weight = 1
 
     # ------------------------------------------------------------------
     # The period being computed

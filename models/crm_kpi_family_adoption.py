@@ -29,6 +29,8 @@ class CrmKpiFamilyAdoption(models.AbstractModel):
     _inherit = "crm.kpi.family"
     _description = "CRM KPI family: crm adoption"
     _kpi_area = "adoption"
+    # heavy reads (its lead messages and activities)
+    _kpi_read_weight = 5
 
     def _kpi_codes(self):
         return ("crm_users", "crm_active_users", "adoption_rate", "actions_per_user")

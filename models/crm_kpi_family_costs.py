@@ -52,6 +52,8 @@ class CrmKpiFamilyCosts(models.AbstractModel):
     _inherit = "crm.kpi.family"
     _description = "CRM KPI family: costs"
     _kpi_area = "marketing"
+    # heavy reads (the customer pass other families share)
+    _kpi_read_weight = 6
 
     def _kpi_codes(self):
         return ("cac", "cac_payback_months", "campaign_roi")

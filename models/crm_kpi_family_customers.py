@@ -26,6 +26,8 @@ class CrmKpiFamilyCustomers(models.AbstractModel):
     _inherit = "crm.kpi.family"
     _description = "CRM KPI family: customers"
     _kpi_area = "customers"
+    # heavy reads (product penetration, after the customer pass)
+    _kpi_read_weight = 3
 
     def _kpi_codes(self):
         return (

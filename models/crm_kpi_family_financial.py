@@ -46,6 +46,8 @@ class CrmKpiFamilyFinancial(models.AbstractModel):
     _inherit = "crm.kpi.family"
     _description = "CRM KPI family: crm investment"
     _kpi_area = "financial"
+    # heavy reads (the monthly flows since the baseline year)
+    _kpi_read_weight = 6
 
     def _kpi_codes(self):
         return (

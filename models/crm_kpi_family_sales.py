@@ -25,6 +25,8 @@ class CrmKpiFamilySales(models.AbstractModel):
     _inherit = "crm.kpi.family"
     _description = "CRM KPI family: sales"
     _kpi_area = "sales"
+    # heavy reads (the period's leads and their first answers)
+    _kpi_read_weight = 4
 
     def _kpi_codes(self):
         return (

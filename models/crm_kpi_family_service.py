@@ -34,6 +34,8 @@ class CrmKpiFamilyService(models.AbstractModel):
     _inherit = "crm.kpi.family"
     _description = "CRM KPI family: customer service"
     _kpi_area = "service"
+    # heavy reads (the period's tickets and their stage changes)
+    _kpi_read_weight = 3
 
     def _kpi_codes(self):
         return (

@@ -333,21 +333,18 @@ class CrmKpiReadSource(models.AbstractModel):
             return None
         return lane_cr
 
-    def _kpi_run_families(self, read_ctx, names):
-        """The results (``_kpi_results``) of the families ``names`` for the
-        period of ``read_ctx``, in that order, computed on ``read_ctx`` and
-        its ``lanes`` (:meth:`_kpi_lanes`) at the same time: each
-        connection takes the next family not yet taken until none is left.
-        The first error stops them and is raised once they have all
-        stopped."""
-        results = [None] * len(names)
+    def _kpi_run_reads(self, read_ctx, reads):
+        """The results of ``reads`` (functions of a period context: the
+        families' computations, the cohorts' read), in that order, run on
+        ``read_ctx`` and its ``lanes`` (:meth:`_kpi_lanes`) at the same
+        time: each connection takes the next read not yet taken until none
+        is left.  The first error stops them and is raised once they have
+        all stopped."""
+        results = [None] * len(reads)
         lanes = [read_ctx, *read_ctx.lanes]
         if len(lanes) == 1:
-            for index, name in enumerate(names):
-                family = read_ctx.env[name]._kpi_bind(read_ctx)
-                results[index] = family._kpi_results()
-            return results
-        pending = list(range(len(names)))
+            return [read(read_ctx) for read in reads]
+        pending = list(range(len(reads)))
         errors = []
         lock = threading.Lock()
 
@@ -358,8 +355,7 @@ class CrmKpiReadSource(models.AbstractModel):
                         return
                     index = pending.pop(0)
                 try:
-                    family = lane.env[names[index]]._kpi_bind(lane)
-                    results[index] = family._kpi_results()
+                    results[index] = reads[index](lane)
                 except Exception as exc:  # noqa: BLE001 -- raised below
                     with lock:
                         errors.append(exc)

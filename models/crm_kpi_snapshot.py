@@ -1,5 +1,6 @@
 import logging
 from collections import namedtuple
+from functools import partial
 
 import psycopg2
 from dateutil.relativedelta import relativedelta
@@ -20,6 +21,11 @@ CONCURRENCY_ERRORS = (
     psycopg2.errors.SerializationFailure,
     psycopg2.errors.DeadlockDetected,
 )
+
+
+def _family_results(name, ctx):
+    """The results of the family model ``name`` for the period ``ctx``."""
+    return ctx.env[name]._kpi_bind(ctx)._kpi_results()
 
 
 class TaskRun(namedtuple("TaskRun", "done failed stopped")):
@@ -307,13 +313,20 @@ class CrmKpiSnapshot(models.Model):
         store their results through
         ``ctx``, with ``source`` (where they were read, see
         :meth:`_kpi_reading`).  Extensions computing more from the same
-        reads (cohorts) run their queries on ``read_ctx.env.cr``."""
+        reads (cohorts) run their queries on ``read_ctx.env.cr``, or on
+        one of its connections at the same time as the families
+        (:meth:`_kpi_more_reads`)."""
         results = {}
-        families = self._families()
-        computed = self._kpi_run_families(
-            read_ctx, [family._name for family in families]
+        # the heaviest families first, then the extensions' reads
+        families = sorted(self._families(), key=lambda f: -f._kpi_read_weight)
+        computed = self._kpi_run_reads(
+            read_ctx,
+            [partial(_family_results, family._name) for family in families]
+            + self._kpi_more_reads(ctx),
         )
-        for family, family_results in zip(families, computed, strict=True):
+        for family, family_results in zip(
+            families, computed[: len(families)], strict=True
+        ):
             codes = set(family._kpi_codes())
             for key, values in family_results.items():
                 stray = set(values) - codes
@@ -328,6 +341,15 @@ class CrmKpiSnapshot(models.Model):
                     )
                 results.setdefault(key, {}).update(values)
         return self._store(ctx, results, source)
+
+    def _kpi_more_reads(self, ctx):
+        """Functions of a period context (:meth:`_kpi_run_reads`) that read
+        more for the period of ``ctx`` than the families, run on the
+        period's connections once the families have all been taken, at the
+        same time as the last ones; what they
+        return is dropped: they keep what they read in ``ctx.extra``
+        (:func:`~..kpi.base.shared`) for the extension that stores it."""
+        return []
 
     def _store(self, ctx, results, source=None):
         """Upsert snapshots and values of one period and company; remove the
