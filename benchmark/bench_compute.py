@@ -277,7 +277,7 @@ def measure_backfill(env, args, results):
     with Timer(env.cr) as t:
         backfill = Snapshot.backfill(
             months=months - 1, granularities=["month"], companies=company,
-            date_to=end,
+            date_to=end, commit=True,
         )  # fmt: skip
     periods = backfill.total
     single = (results.get("compute") or {}).get("engine_seconds")

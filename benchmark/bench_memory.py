@@ -153,7 +153,7 @@ def child(argv):
             else:
                 Snapshot.backfill(
                     months=args.months - 1, granularities=["month"],
-                    companies=company, date_to=end,
+                    companies=company, date_to=end, commit=True,
                 )  # fmt: skip
             env.flush_all()
         finally:

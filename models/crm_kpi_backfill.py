@@ -120,6 +120,10 @@ class CrmKpiBackfill(models.Model):
                 continue
             tasks = rec._tasks()
             rec.state = "running"
+            if commit:
+                # the first period too in a transaction that has written
+                # nothing: its families read on several connections
+                self.env["ir.cron"]._commit_progress(0)
 
             def progress(
                 done, company, granularity, start, error, rec=rec, base=rec.position

@@ -596,9 +596,14 @@ class CrmKpiSnapshot(models.Model):
             return self._compute_company_period(company, granularity, start)
 
     @api.model
-    def backfill(self, months=24, granularities=None, companies=None, date_to=None):
+    def backfill(
+        self, months=24, granularities=None, companies=None, date_to=None, commit=False
+    ):
         """Compute every period of the last ``months`` months (all
-        granularities by default), oldest first."""
+        granularities by default), oldest first.  With ``commit`` (a script
+        run outside a request), each period is committed as the scheduled
+        action commits them, and so read on several connections
+        (``_kpi_lanes``)."""
         date_to = fields.Date.to_date(date_to) or fields.Date.context_today(self)
         date_from = date_to - relativedelta(months=months)
         backfill = self.env["crm.kpi.backfill"].create(
@@ -624,7 +629,7 @@ class CrmKpiSnapshot(models.Model):
                 ],
             }
         )
-        backfill._process()
+        backfill._process(commit=commit)
         return backfill
 
     # ------------------------------------------------------------------

@@ -362,7 +362,7 @@ class TestReadConnections(RealCursorCase):
         cls.run_env(lambda env: cls.remove_periods(env, [cls.company_id], "month"))
         super().tearDownClass()
 
-    def compute(self, connections, write_first=False):
+    def compute(self, connections, write_first=False, backfill=False):
         """May 2018 computed on a new connection with ``connections``
         reading, in a savepoint as the scheduled computations do,
         committed: its values, and the connection each family read on."""
@@ -387,6 +387,16 @@ class TestReadConnections(RealCursorCase):
                 # the transaction gets an id, as a write gives it
                 env.cr.execute("SELECT pg_current_xact_id()")
             company = env["res.company"].browse(self.company_id)
+            if backfill:
+                # as the scheduled action: each period in a savepoint, then
+                # committed
+                return env["crm.kpi.snapshot"].backfill(
+                    months=0,
+                    granularities=["month"],
+                    companies=company,
+                    date_to=MAY,
+                    commit=True,
+                )
             # a savepoint cannot export its snapshot: the other
             # connections share one of their own
             with env.cr.savepoint():
@@ -428,3 +438,7 @@ class TestReadConnections(RealCursorCase):
         after_write, read_on_write = self.compute(2, write_first=True)
         self.assertEqual(len(set(read_on_write.values())), 1)
         self.assertEqual(after_write, one)
+        # a backfill that commits each period reads each on two
+        backfilled, read_on_backfill = self.compute(2, backfill=True)
+        self.assertEqual(len(set(read_on_backfill.values())), 2)
+        self.assertEqual(backfilled, one)
