@@ -458,7 +458,14 @@ def write_results(path, res):
         fam = sorted(c["families"].items(), key=lambda kv: -kv[1])
         lines += [
             "",
-            "Time of each family in the monthly computation (s): "
+            "Time of each family in the monthly computation (s"
+            + (
+                f"; they run at the same time on {c['engine_connections'] - 1} "
+                "connections, and wait for the figures they share"
+                if (c.get("engine_connections") or 1) > 2
+                else ""
+            )
+            + "): "
             + ", ".join(f"{k} {v:.3f}" for k, v in fam)
             + f"; cold first run {fmt_s(c['engine_seconds_cold'])} "
             f"(SQL cold {fmt_s(c['sql_seconds_cold'])}).",
@@ -467,7 +474,13 @@ def write_results(path, res):
             lines.append(
                 f"\nCohorts of the month (in the engine's time): "
                 f"{c['cohort_rows']} rows (company and sales teams, "
-                f"{fmt_s(c['cohort_seconds'])})."
+                f"{fmt_s(c['cohort_seconds'])}"
+                + (
+                    " to store them; they are read with the families"
+                    if (c.get("engine_connections") or 1) > 2
+                    else ""
+                )
+                + ")."
             )
         if c["mismatches"]:
             lines.append(f"\n**Counts differ**: {c['mismatches']}")
