@@ -7,10 +7,11 @@ read-only cursor on the standby, and the snapshots and values are written
 on the primary (``crm.kpi.snapshot._compute_company_period``).
 
 On the primary, the families of a period run at the same time on several
-connections (the setting *Connections reading a period*), which see the
-very snapshot of the computation's transaction (``pg_export_snapshot``):
-independent families use several processors of the database server, and
-give the values they would give one after another.
+new connections (the setting *Connections reading a period*) whose
+transactions share one snapshot (``pg_export_snapshot``): independent
+families use several processors of the database server, and give the
+values they would give one after another; the computation's own
+transaction writes them.
 """
 
 import dataclasses

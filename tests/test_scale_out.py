@@ -347,10 +347,11 @@ class TestParallelWorkers(RealCursorCase):
 
 @tagged("post_install", "-at_install")
 class TestReadConnections(RealCursorCase):
-    """The families of May 2018 read on two connections at once, which see
-    the snapshot of the computation's transaction: the same values as on
-    one; on one when the transaction has already written (the other
-    connections could not see what it wrote)."""
+    """The families of May 2018 read on two connections at once, which
+    share one snapshot: the same values as on one; on one when the
+    transaction has already written (the other connections could not see
+    what it wrote); on two for each period of a backfill that commits
+    them."""
 
     @classmethod
     def setUpClass(cls):
