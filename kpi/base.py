@@ -196,6 +196,19 @@ def shared(ctx, name, compute):
     return ctx.extra[key]
 
 
+def shared_rows(ctx, name, query):
+    """:func:`shared` rows of a heavy grouped query: ``query()`` (an
+    ``SQL``) run once per period computation, with the settings of
+    :func:`heavy_query_settings`; its rows as dicts."""
+
+    def fetch():
+        heavy_query_settings(ctx)
+        ctx.env.cr.execute(query())
+        return ctx.env.cr.dictfetchall()
+
+    return shared(ctx, name, fetch)
+
+
 def _json_value(value):
     """``value`` as JSON that PostgreSQL reads back into the column's type:
     dates and datetimes in ISO form, infinite and NaN floats as their

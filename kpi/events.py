@@ -8,7 +8,7 @@ untaxed amount and margin in the company currency.
 
 from odoo.tools import SQL
 
-from .base import heavy_query_settings, shared
+from .base import shared_rows
 
 
 def uses_invoices(company):
@@ -230,17 +230,14 @@ def campaign_summary(ctx):
     ``orders`` (events), ``campaign_orders`` (events with a campaign),
     ``responses``, ``cost``, ``cost_entries``, ``touches`` (events, leads
     and costs with a campaign) and ``campaigns`` (distinct campaigns)."""
-    return shared(ctx, "campaign_summary", lambda: _campaign_summary(ctx))
-
-
-def _campaign_summary(ctx):
-    cr = ctx.env.cr
-    heavy_query_settings(ctx)
-    cr.execute(
-        SQL(
+    return shared_rows(
+        ctx,
+        "campaign_summary",
+        lambda: SQL(
             """
             WITH %(rows)s
-            SELECT GROUPING(team_id, user_id, campaign_id) AS grouping,
+            SELECT (%(sets)s::text[])[GROUPING(team_id, user_id, campaign_id) + 1]
+                       AS set,
                    team_id, user_id, campaign_id,
                    COALESCE(SUM(revenue), 0) AS revenue,
                    COALESCE(SUM(margin), 0) AS margin,
@@ -257,12 +254,10 @@ def _campaign_summary(ctx):
                                      (team_id, campaign_id))
             """,
             rows=campaign_rows_sql(ctx),
-        )
+            # the name of each grouping set, by its GROUPING() + 1
+            sets=[CAMPAIGN_SETS.get(grouping) for grouping in range(8)],
+        ),
     )
-    rows = cr.dictfetchall()
-    for row in rows:
-        row["set"] = CAMPAIGN_SETS[row.pop("grouping")]
-    return rows
 
 
 def campaign_rows_sql(ctx):

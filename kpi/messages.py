@@ -9,7 +9,7 @@ was a third of their time.
 
 from odoo.tools import SQL
 
-from .base import heavy_query_settings, shared
+from .base import shared_rows
 from .events import lead_company_condition
 
 # subtypes of the messages that only say a record was created: not actions
@@ -95,27 +95,22 @@ def lead_message_summary(ctx):
     """The messages of :func:`lead_messages_sql` counted per (lead's sales
     team, author, author's user): ``calls``, ``emails``, ``actions``.  One
     query per period computation (:func:`~.base.shared`)."""
-    return shared(ctx, "lead_message_summary", lambda: _lead_message_summary(ctx))
-
-
-def _lead_message_summary(ctx):
-    cr = ctx.env.cr
-    heavy_query_settings(ctx)
-    cr.execute(
-        SQL(
+    return shared_rows(
+        ctx,
+        "lead_message_summary",
+        lambda: SQL(
             """
-                WITH msgs AS (%s)
-                SELECT team_id, author_id, user_id,
-                       COUNT(*) FILTER (WHERE is_call) AS calls,
-                       COUNT(*) FILTER (WHERE is_email) AS emails,
-                       COUNT(*) FILTER (WHERE is_action) AS actions
-                  FROM msgs
-                 GROUP BY team_id, author_id, user_id
-                """,
+            WITH msgs AS (%s)
+            SELECT team_id, author_id, user_id,
+                   COUNT(*) FILTER (WHERE is_call) AS calls,
+                   COUNT(*) FILTER (WHERE is_email) AS emails,
+                   COUNT(*) FILTER (WHERE is_action) AS actions
+              FROM msgs
+             GROUP BY team_id, author_id, user_id
+            """,
             lead_messages_sql(ctx),
-        )
+        ),
     )
-    return cr.dictfetchall()
 
 
 # ---------------------------------------------------------------------------
