@@ -196,17 +196,18 @@ def shared(ctx, name, compute):
     return ctx.extra[key]
 
 
+def fetch_heavy(ctx, query):
+    """The rows, as dicts, of the heavy grouped ``SQL`` ``query`` run on the
+    connection of ``ctx`` with the settings of :func:`heavy_query_settings`."""
+    heavy_query_settings(ctx)
+    ctx.env.cr.execute(query)
+    return ctx.env.cr.dictfetchall()
+
+
 def shared_rows(ctx, name, query):
     """:func:`shared` rows of a heavy grouped query: ``query()`` (an
-    ``SQL``) run once per period computation, with the settings of
-    :func:`heavy_query_settings`; its rows as dicts."""
-
-    def fetch():
-        heavy_query_settings(ctx)
-        ctx.env.cr.execute(query())
-        return ctx.env.cr.dictfetchall()
-
-    return shared(ctx, name, fetch)
+    ``SQL``) run once per period computation (:func:`fetch_heavy`)."""
+    return shared(ctx, name, lambda: fetch_heavy(ctx, query()))
 
 
 def _json_value(value):

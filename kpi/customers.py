@@ -9,7 +9,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo.tools import SQL
 
-from .base import heavy_query_settings, shared
+from .base import fetch_heavy, shared
 from .events import SCOPE_COLUMNS, bound, comparison_period, scope_filter
 
 # counts of customers per scope, from rows of flags per customer and scope:
@@ -267,10 +267,7 @@ def _period_summary(ctx):
         start=bound(ctx, start),
         prev=bound(ctx, prev),
     )
-    cr = ctx.env.cr
-    heavy_query_settings(ctx)
-    cr.execute(query)
-    return {(r["scope"], r["scope_id"]): r for r in cr.dictfetchall()}
+    return {(r["scope"], r["scope_id"]): r for r in fetch_heavy(ctx, query)}
 
 
 # ---------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..kpi import period as P
-from ..kpi.base import heavy_query_settings, shared
+from ..kpi.base import shared_rows
 from ..kpi.customers import events_before_sql, firsts_table, refresh_firsts
 from ..kpi.events import bound
 from .crm_kpi_snapshot import Disagreement
@@ -256,17 +256,12 @@ class CrmKpiCohort(models.Model):
         have read them at the same time as the families
         (``crm.kpi.snapshot._kpi_more_reads``)."""
         read_ctx = read_ctx or ctx
-        return shared(
-            read_ctx, "cohort_rows", lambda: self._read_cohort_rows(ctx, read_ctx)
-        )
-
-    def _read_cohort_rows(self, ctx, read_ctx):
-        read_cr = read_ctx.env.cr
         # a window over every revenue event of the company: the families'
         # memory for sorts and hashes, else it spills to temporary files
-        heavy_query_settings(read_ctx)
-        read_cr.execute(
-            SQL(
+        return shared_rows(
+            read_ctx,
+            "cohort_rows",
+            lambda: SQL(
                 """
                 WITH customers AS (%(customers)s)
                 SELECT ci, team_id, GROUPING(team_id) = 1 AS is_company,
@@ -278,9 +273,8 @@ class CrmKpiCohort(models.Model):
                  GROUP BY GROUPING SETS ((ci), (ci, team_id))
                 """,
                 customers=self._cohort_customers_sql(ctx),
-            )
+            ),
         )
-        return read_cr.dictfetchall()
 
     @api.model
     def _compute_cohorts(self, ctx, read_ctx=None):

@@ -116,10 +116,8 @@ class CrmKpiReadSource(models.AbstractModel):
         (read on the primary; why is logged)."""
         if not self._kpi_replica_configured():
             return None
-        cr = self.env.cr
         if not self.env.context.get("crm_kpi_fresh_transaction"):
-            cr.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
-            if cr.fetchone()[0]:
+            if self._kpi_transaction_wrote():
                 _logger.info(
                     "CRM KPIs: this transaction has changes that the standby "
                     "cannot see: the period is read on the primary"
@@ -215,33 +213,37 @@ class CrmKpiReadSource(models.AbstractModel):
         self.env.cr.execute("SELECT pg_current_snapshot()::text")
         return self.env.cr.fetchone()[0]
 
+    def _kpi_transaction_wrote(self):
+        """Whether this transaction has changes of its own, which other
+        connections (a standby, the period's reading connections) cannot
+        see."""
+        self.env.cr.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _kpi_int_setting(self, param, default, minimum, maximum=None):
+        """The integer system parameter ``param`` brought within
+        ``[minimum, maximum]``, or ``default`` when it is no integer."""
+        raw = self.env["ir.config_parameter"].sudo().get_param(param, default)
+        try:
+            value = max(minimum, int(raw))
+        except (TypeError, ValueError):
+            return default
+        return value if maximum is None else min(value, maximum)
+
     @api.model
     def _kpi_replica_max_lag(self):
         """The setting *Standby maximum lag*, in minutes."""
-        raw = (
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param(REPLICA_MAX_LAG_PARAM, REPLICA_MAX_LAG_DEFAULT)
-        )
-        try:
-            return max(0, int(raw))
-        except (TypeError, ValueError):
-            return REPLICA_MAX_LAG_DEFAULT
+        return self._kpi_int_setting(REPLICA_MAX_LAG_PARAM, REPLICA_MAX_LAG_DEFAULT, 0)
 
     # -- several connections ---------------------------------------------------
     @api.model
     def _kpi_read_connections(self):
         """The setting *Connections reading a period* (1 to
         :data:`READ_CONNECTIONS_MAX`)."""
-        raw = (
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param(READ_CONNECTIONS_PARAM, READ_CONNECTIONS_DEFAULT)
+        return self._kpi_int_setting(
+            READ_CONNECTIONS_PARAM, READ_CONNECTIONS_DEFAULT, 1, READ_CONNECTIONS_MAX
         )
-        try:
-            return min(max(1, int(raw)), READ_CONNECTIONS_MAX)
-        except (TypeError, ValueError):
-            return READ_CONNECTIONS_DEFAULT
 
     @contextmanager
     def _kpi_lanes(self, read_ctx):
@@ -298,10 +300,7 @@ class CrmKpiReadSource(models.AbstractModel):
         """Whether other connections see what ``read_ctx`` would read: it
         reads on the primary, in this transaction, which has written
         nothing yet."""
-        if read_ctx.env.cr is not self.env.cr:
-            return False
-        self.env.cr.execute("SELECT pg_current_xact_id_if_assigned() IS NULL")
-        return self.env.cr.fetchone()[0]
+        return read_ctx.env.cr is self.env.cr and not self._kpi_transaction_wrote()
 
     def _kpi_lane_cursor(self, snapshot):
         """A new connection, whose transaction sees the exported
